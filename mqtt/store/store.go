@@ -33,16 +33,16 @@ type Batch struct {
 type OpKind uint8
 
 const (
-	OpPutRetained    OpKind = iota + 1 // Key = topic, Msg
-	OpDeleteRetained                   // Key = topic
-	OpPutSession                       // ClientID; creates the session if absent, keeps its contents
-	OpDeleteSession                    // ClientID; removes subscriptions, messages and data too
-	OpPutSubscription                  // ClientID, Key = filter, QoS
-	OpDeleteSubscription               // ClientID, Key = filter
-	OpPutMessage                       // ClientID, Seq, Msg (insert or replace)
-	OpDeleteMessage                    // ClientID, Seq
-	OpPutData                          // ClientID, Key, Value: opaque state of an adapter (MQTT-SN topic ids, will)
-	OpDeleteData                       // ClientID, Key
+	OpPutRetained        OpKind = iota + 1 // Key = topic, Msg
+	OpDeleteRetained                       // Key = topic
+	OpPutSession                           // ClientID; creates the session if absent, keeps its contents
+	OpDeleteSession                        // ClientID; removes subscriptions, messages and data too
+	OpPutSubscription                      // ClientID, Key = filter, QoS
+	OpDeleteSubscription                   // ClientID, Key = filter
+	OpPutMessage                           // ClientID, Seq, Msg (insert or replace)
+	OpDeleteMessage                        // ClientID, Seq
+	OpPutData                              // ClientID, Key, Value: opaque state of an adapter (MQTT-SN topic ids, will)
+	OpDeleteData                           // ClientID, Key
 )
 
 // Op is one write of a Batch.
