@@ -31,7 +31,7 @@ var (
 
 // DecodeError describes why a datagram was rejected.
 type DecodeError struct {
-	Type   MsgType // message type, when the header could be read
+	Type   MsgType // message type; TypeUnknown when the header could not be read
 	Field  string  // field at fault, e.g. "Length", "Flags", "TopicId"
 	Offset int     // octet offset of that field in the datagram
 	Err    error   // one of the sentinel errors above
@@ -40,7 +40,12 @@ type DecodeError struct {
 
 // Error implements error.
 func (e *DecodeError) Error() string {
-	s := fmt.Sprintf("mqtt-sn: decode %s: %s at offset %d: %v", e.Type, e.Field, e.Offset, e.Err)
+	var s string
+	if e.Type == TypeUnknown {
+		s = fmt.Sprintf("mqtt-sn: decode: %s at offset %d: %v", e.Field, e.Offset, e.Err)
+	} else {
+		s = fmt.Sprintf("mqtt-sn: decode %s: %s at offset %d: %v", e.Type, e.Field, e.Offset, e.Err)
+	}
 	if e.Detail != "" {
 		s += " (" + e.Detail + ")"
 	}

@@ -27,3 +27,97 @@ type WillMsgUpd struct {
 type WillMsgResp struct {
 	ReturnCode ReturnCode
 }
+
+// Type returns TypeWillTopicUpd.
+func (*WillTopicUpd) Type() MsgType { return TypeWillTopicUpd }
+
+// Append implements Message: `Len 1A Flags WillTopic..`, or `02 1A` for the delete form.
+func (m *WillTopicUpd) Append(dst []byte) ([]byte, error) {
+	return appendWillTopic(dst, TypeWillTopicUpd, m.QoS, m.Retain, m.Topic)
+}
+
+// Unmarshal implements Message.
+func (m *WillTopicUpd) Unmarshal(datagram []byte) error {
+	q, r, topic, err := unmarshalWillTopic(datagram, TypeWillTopicUpd)
+	if err != nil {
+		return err
+	}
+	*m = WillTopicUpd{QoS: q, Retain: r, Topic: topic}
+	return nil
+}
+
+// Type returns TypeWillTopicResp.
+func (*WillTopicResp) Type() MsgType { return TypeWillTopicResp }
+
+// Append implements Message: `03 1B RC`.
+func (m *WillTopicResp) Append(dst []byte) ([]byte, error) {
+	dst, _ = appendHeader(dst, TypeWillTopicResp, 1)
+	return append(dst, byte(m.ReturnCode)), nil
+}
+
+// Unmarshal implements Message.
+func (m *WillTopicResp) Unmarshal(datagram []byte) error {
+	v, err := unmarshalWillResp(datagram, TypeWillTopicResp)
+	if err != nil {
+		return err
+	}
+	m.ReturnCode = v
+	return nil
+}
+
+// Type returns TypeWillMsgUpd.
+func (*WillMsgUpd) Type() MsgType { return TypeWillMsgUpd }
+
+// Append implements Message: `Len 1C WillMsg..`.
+func (m *WillMsgUpd) Append(dst []byte) ([]byte, error) {
+	dst, err := appendHeader(dst, TypeWillMsgUpd, len(m.Payload))
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, m.Payload...), nil
+}
+
+// Unmarshal implements Message.
+func (m *WillMsgUpd) Unmarshal(datagram []byte) error {
+	b, _, err := body(datagram, TypeWillMsgUpd)
+	if err != nil {
+		return err
+	}
+	*m = WillMsgUpd{Payload: bytesOrNil(b)}
+	return nil
+}
+
+// Type returns TypeWillMsgResp.
+func (*WillMsgResp) Type() MsgType { return TypeWillMsgResp }
+
+// Append implements Message: `03 1D RC`.
+func (m *WillMsgResp) Append(dst []byte) ([]byte, error) {
+	dst, _ = appendHeader(dst, TypeWillMsgResp, 1)
+	return append(dst, byte(m.ReturnCode)), nil
+}
+
+// Unmarshal implements Message.
+func (m *WillMsgResp) Unmarshal(datagram []byte) error {
+	v, err := unmarshalWillResp(datagram, TypeWillMsgResp)
+	if err != nil {
+		return err
+	}
+	m.ReturnCode = v
+	return nil
+}
+
+// unmarshalWillResp accepts the v1.2 form with ReturnCode and the pre-1.2 form without, which
+// means Accepted (erratum E29).
+func unmarshalWillResp(datagram []byte, t MsgType) (ReturnCode, error) {
+	b, off, err := body(datagram, t)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkSize(t, b, off, 0, 1); err != nil {
+		return 0, err
+	}
+	if len(b) == 0 {
+		return Accepted, nil
+	}
+	return ReturnCode(b[0]), nil
+}
