@@ -498,3 +498,21 @@ func TestServeAndShutdownContract(t *testing.T) {
 }
 
 var _ session.Broker = (*client)(nil)
+
+func TestOversizedDownlinkDroppedAndCounted(t *testing.T) { // §6.10: silently aborted
+	b := newFakeBroker()
+	cfg := Config{}
+	cfg.MaxPacketSize = 64
+	tg := startGateway(t, cfg, b)
+	app := newApp(b, "app")
+	s := newSensor(t, tg.addr)
+	s.connect("small", true, 60)
+	s.send(&packet.Subscribe{MsgID: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162})
+	s.expect(&packet.Suback{MsgID: 1})
+	app.c.Publish(Message{Topic: "ab", Payload: make([]byte, 100)}, nil)
+	app.c.Publish(Message{Topic: "ab", Payload: []byte("fits")}, nil)
+	s.expect(&packet.Publish{TopicIDType: packet.TopicIDShort, TopicID: 0x6162, Data: []byte("fits")})
+	waitStats(t, tg.g, func(st Stats) bool { return st.DownDropped == 1 })
+	s.sendRaw(make([]byte, 65)) // an inbound datagram over the limit is dropped too
+	waitStats(t, tg.g, func(st Stats) bool { return st.Oversized == 1 })
+}

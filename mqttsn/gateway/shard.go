@@ -77,6 +77,7 @@ type client struct {
 	// transit counts deliveries handed over by the broker and not yet seen by the session, so
 	// that Pending covers them: an awake sensor gets PINGRESP only after all of them (E17).
 	transit atomic.Int32
+	dropped uint32 // session.Dropped already added to the gateway's counters
 	closed  bool
 }
 
@@ -254,6 +255,10 @@ func (sh *shard) exec(c *client, actions []session.Action) {
 	}
 	clear(actions) // drop references to sent messages
 	sh.out = actions[:0]
+	if d := c.sess.Dropped; d != c.dropped {
+		sh.g.stats.downlinkDropped.Add(uint64(d - c.dropped))
+		c.dropped = d
+	}
 }
 
 func (sh *shard) send(c *client, m packet.Message) {
