@@ -14,7 +14,7 @@ type Reader struct {
 
 	topics topicCache
 	mode   decodeMode // ReadReused's: alias the buffer, intern topics
-	reused struct { // ReadReused's packets
+	reused struct {   // ReadReused's packets
 		connect     Connect
 		connack     Connack
 		publish     Publish
