@@ -1,5 +1,7 @@
 module snbridge
 
-go 1.26
+go 1.26.0
 
 require github.com/spf13/pflag v1.1.0
+
+require golang.org/x/crypto v0.59.0
