@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -25,6 +26,14 @@ func suiteLoads(base load.Config, idle int) []load.Config {
 			c.Mode, c.QoS = m, q
 			loads = append(loads, c)
 		}
+		// QoS 0 unpaced measures throughput but its latency is the broker's backlog; paced at a
+		// rate both brokers sustain, latency is the broker's own.
+		c := base
+		c.Mode, c.QoS, c.Rate = m, 0, 10_000
+		if m == load.FanOut {
+			c.Rate = 2_000 // × 10 subscribers
+		}
+		loads = append(loads, c)
 	}
 	if idle > 0 {
 		c := base
@@ -54,11 +63,18 @@ func spawn(ctx context.Context, spec string, stderr io.Writer) (*broker, error) 
 	command = strings.ReplaceAll(command, "{port}", strconv.Itoa(port))
 	// exec, so that the PID is the broker's and its VmRSS is what we read; the shell lets the
 	// command raise its own file limit (ulimit -n) for the idle connections.
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "exec "+command)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "ulimit -n $(ulimit -Hn) 2>/dev/null; exec "+command)
+	logPath := filepath.Join(os.TempDir(), "mqttload-"+name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	fmt.Fprintf(stderr, "%s: %s on %s, output in %s\n", name, command, addr, logPath)
 	b := &broker{name: name, addr: addr, cmd: cmd, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(b.exited) }()
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -126,19 +142,27 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, s
 		b.stop()
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\tbroker\tmsg/s\tdelivered\tp50\tp99\tmax\tRSS/conn\t")
+	fmt.Fprintln(tw, "load\tbroker\tmsg/s\tdelivered\tp50\tp99\tmax\tbroker RSS\tper conn\t")
 	for j, l := range loads {
 		for i := range specs {
 			r := results[i][j]
 			if l.Mode == load.Idle {
-				perConn := "-"
+				rss, perConn := "-", "-"
 				if r.RSSAfter > 0 && r.Connected > 0 {
-					perConn = fmt.Sprintf("%.1f KiB", float64(r.RSSAfter-r.RSSBefore)/1024/float64(r.Connected))
+					rss = fmt.Sprintf("%.1f→%.1f MiB", float64(r.RSSBefore)/(1<<20), float64(r.RSSAfter)/(1<<20))
+					perConn = fmt.Sprintf("%.2f KiB", float64(r.RSSAfter-r.RSSBefore)/1024/float64(r.Connected))
 				}
-				fmt.Fprintf(tw, "idle %d\t%s\t-\t%d open\t-\t-\t-\t%s\t\n", l.Clients, names[i], r.Connected, perConn)
+				fmt.Fprintf(tw, "idle %d\t%s\t-\t%d open\t-\t-\t-\t%s\t%s\t\n", l.Clients, names[i], r.Connected, rss, perConn)
 				continue
 			}
-			fmt.Fprintf(tw, "%s %d×, QoS %d\t%s\t%.0f\t%d/%d\t%v\t%v\t%v\t-\t\n", l.Mode, r.Config.Clients, l.QoS, names[i],
+			label := fmt.Sprintf("%s %d×, QoS %d", l.Mode, r.Config.Clients, l.QoS)
+			if l.Rate > 0 {
+				label += fmt.Sprintf(" @%d/s", l.Rate)
+			}
+			if l.QoS == 1 {
+				label += fmt.Sprintf(" inflight %d", r.Config.Inflight)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d/%d\t%v\t%v\t%v\t-\t-\t\n", label, names[i],
 				r.Rate, r.Received, r.Expected, r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
 		}
 	}
