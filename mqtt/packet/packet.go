@@ -53,5 +53,13 @@ const (
 type Packet interface {
 	// Type is the control packet type.
 	Type() Type
-	isPacket()
+
+	// encodedLen validates the packet for sending and returns its remaining length.
+	encodedLen() (int, error)
+	// flags is the low nibble of the fixed header.
+	flags() byte
+	// appendBody appends the variable header and payload; encodedLen has said they are valid.
+	appendBody(dst []byte) []byte
+	// decode overwrites the packet with the one in body; the fixed header flags are checked.
+	decode(flags byte, body []byte, m *decodeMode) error
 }
