@@ -197,10 +197,13 @@ func TestEmptyClientIDGetsGeneratedID(t *testing.T) {
 }
 
 func TestGarbageAndFirstPacketNotConnect(t *testing.T) {
-	_, addr := startBroker(t, Options{})
+	_, addr := startBroker(t, Options{ConnectTimeout: 300 * time.Millisecond})
 	c := dialRaw(t, addr)
-	c.nc.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	c.nc.Write([]byte("GET / HTTP/1.1\r\n\r\n")) // waits for a body that never comes: connect timeout
 	c.expectClosed()
+	c1 := dialRaw(t, addr)
+	c1.nc.Write([]byte{0x00, 0x00}) // reserved packet type 0
+	c1.expectClosed()
 	c2 := dialRaw(t, addr)
 	c2.send(&packet.Pingreq{})
 	c2.expectClosed()
@@ -227,6 +230,7 @@ func TestPersistentSessionQueueAndSessionPresent(t *testing.T) {
 		must(t, pub.Publish("q/x", 1, false, fmt.Sprint(i)))
 	}
 	must(t, pub.Publish("q/zero", 0, false, "qos0 not queued"))
+	must(t, pub.Publish("barrier", 1, false, "")) // the QoS 0 publish is routed before this one
 
 	c := dialRaw(t, addr)
 	ack := c.connect(&packet.Connect{ClientID: "sleepy", CleanSession: false})

@@ -39,7 +39,7 @@ type conn struct {
 	once    sync.Once
 	rmu     sync.Mutex
 	reason  error // the first reason the connection was closed for
-	clean   bool // DISCONNECT received: no will
+	clean   bool  // DISCONNECT received: no will
 
 	pendingCommits atomic.Int32 // acks waiting for the committer; later acks queue behind them
 	batch          store.Batch
