@@ -61,6 +61,8 @@ type boltStore struct {
 	pending     []*request
 	syncWaiting bool // a Commit is among pending: write without waiting for LazyDelay
 
+	requests sync.Pool // of *request, reused across commits
+
 	wake chan struct{} // capacity 1: "pending changed"
 	quit chan struct{}
 	done chan struct{}
@@ -86,7 +88,9 @@ type rawOp struct {
 	key, val [2]int // [start, end) in buf
 }
 
-var requestPool = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
+// newRequest is the pool's constructor. The pool is per store, not global, so that a request (and
+// its channel) never outlives or crosses the store that made it — e.g. a testing/synctest bubble.
+func newRequest() any { return &request{done: make(chan error, 1)} }
 
 // Open opens (creating if needed) the store in dir. Another process holding the file makes it
 // fail after Options.LockTimeout with an error naming the file.
@@ -148,6 +152,7 @@ func Open(dir string, opts Options) (Store, error) {
 		db:        db,
 		path:      path,
 		log:       opts.Logger,
+		requests:  sync.Pool{New: newRequest},
 		lazyDelay: opts.LazyDelay,
 		wake:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),
@@ -166,11 +171,11 @@ func (s *boltStore) Commit(b *Batch) error {
 		return err
 	}
 	if err := s.enqueue(r); err != nil {
-		releaseRequest(r)
+		s.releaseRequest(r)
 		return err
 	}
 	err = <-r.done
-	releaseRequest(r)
+	s.releaseRequest(r)
 	return err
 }
 
@@ -188,7 +193,7 @@ func (s *boltStore) CommitLazy(b *Batch) error {
 		return err
 	}
 	if err := s.enqueue(r); err != nil {
-		releaseRequest(r)
+		s.releaseRequest(r)
 		return err
 	}
 	return nil
@@ -205,7 +210,7 @@ func (s *boltStore) prepare(b *Batch, sync bool) (*request, error) {
 	if err := validate(b); err != nil {
 		return nil, err
 	}
-	r := requestPool.Get().(*request)
+	r := s.requests.Get().(*request)
 	r.sync = sync
 	buf := r.buf[:0]
 	ops := r.ops[:0]
@@ -246,11 +251,11 @@ func (s *boltStore) prepare(b *Batch, sync bool) (*request, error) {
 	return r, nil
 }
 
-func releaseRequest(r *request) {
+func (s *boltStore) releaseRequest(r *request) {
 	if cap(r.buf) > 64<<10 || cap(r.ops) > 1024 {
 		return // let an outsized batch's memory go rather than pin it in the pool
 	}
-	requestPool.Put(r)
+	s.requests.Put(r)
 }
 
 func (s *boltStore) enqueue(r *request) error {
@@ -362,7 +367,7 @@ func (s *boltStore) finish(r *request, err error) {
 	if err != nil {
 		s.log.Error("lazy batch not written", "file", s.path, "ops", len(r.ops), "err", err)
 	}
-	releaseRequest(r)
+	s.releaseRequest(r)
 }
 
 type txBuckets struct {
