@@ -166,7 +166,7 @@ func TestConnectReturnCodes(t *testing.T) {
 // denyUser refuses the user "mallory" and the client id "anonymous" without a user name.
 type denyUser struct{ AllowAll }
 
-func (denyUser) Authenticate(id, user string, _ []byte) bool {
+func (denyUser) Authenticate(user, _, id string) bool {
 	return user != "mallory" && !(user == "" && id == "anonymous")
 }
 

@@ -234,7 +234,7 @@ func (c *conn) connect(p *packet.Connect) bool {
 		}
 		id = newClientID() // [MQTT-3.1.3-6]
 	}
-	if !c.b.auth.Authenticate(id, p.Username, p.Password) {
+	if !c.b.auth.Authenticate(p.Username, string(p.Password), id) {
 		code := packet.NotAuthorized
 		if p.UsernameFlag {
 			code = packet.BadUsernameOrPassword
@@ -376,7 +376,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 		}
 	}
 	c.batch.Reset()
-	if b.auth.CanPublish(c.clientID, c.username, p.Topic) {
+	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
 		m := &message{topic: p.Topic, payload: append([]byte(nil), p.Payload...), qos: p.QoS, retain: p.Retain}
 		b.route(m, &c.batch, &c.matchBuf)
 	} else {

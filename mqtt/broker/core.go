@@ -128,7 +128,7 @@ func (b *Broker) detach(s *session, out sink, abnormal bool) {
 }
 
 func (b *Broker) publishWill(clientID, username string, w *Will) {
-	if !b.auth.CanPublish(clientID, username, w.Topic) {
+	if !b.auth.CanPublish(username, clientID, w.Topic) {
 		b.stats.pubDropped.Add(1)
 		b.log.Info("will not published: not authorized", "client", clientID, "topic", w.Topic)
 		return
@@ -181,7 +181,7 @@ func (b *Broker) subscribe(s *session, filter string, qos byte) (byte, error) {
 	s.mu.Lock()
 	username := s.username
 	s.mu.Unlock()
-	if !b.auth.CanSubscribe(s.id, username, filter) {
+	if !b.auth.CanSubscribe(username, s.id, filter) {
 		return 0x80, ErrNotAuthorized
 	}
 	granted := min(qos, 2)
