@@ -32,7 +32,8 @@ type Listener struct {
 	Name      string       // for logs and Addr: "mqtt", "mqtt-tls", "ws"
 	Addr      string       // host:port to listen on when Listener is nil
 	TLS       *tls.Config  // non-nil: TLS on top of TCP (or of the WebSocket's HTTP)
-	WebSocket bool         // MQTT over WebSocket (subprotocol "mqtt", path /mqtt)
+	WebSocket bool         // MQTT over WebSocket (subprotocol "mqtt")
+	Path      string       // the WebSocket endpoint; "" means /mqtt
 	Listener  net.Listener // an already open listener (tests); Addr is then ignored
 }
 
