@@ -220,4 +220,3 @@ func runPasswd(args []string, stdin io.Reader, stderr io.Writer) error {
 	}
 	return nil
 }
-
