@@ -13,7 +13,7 @@ var benchPackets = []struct {
 }{
 	{"PUBLISH-QoS1-32B", &packet.Publish{QoS: 1, Topic: "sensors/garden/t1", PacketID: 42, Payload: bytes.Repeat([]byte{'x'}, 32)}},
 	{"CONNECT", &packet.Connect{CleanSession: true, KeepAlive: 60, ClientID: "sensor-0001",
-		Will: &packet.Will{Topic: "sensors/0001/status", Payload: []byte("offline"), QoS: 1, Retain: true},
+		Will:         &packet.Will{Topic: "sensors/0001/status", Payload: []byte("offline"), QoS: 1, Retain: true},
 		UsernameFlag: true, Username: "sensor", PasswordFlag: true, Password: []byte("secret")}},
 	{"PUBACK", &packet.Puback{PacketID: 42}},
 	{"SUBSCRIBE", &packet.Subscribe{PacketID: 7, Subscriptions: []packet.Subscription{
