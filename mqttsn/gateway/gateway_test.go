@@ -516,3 +516,30 @@ func TestOversizedDownlinkDroppedAndCounted(t *testing.T) { // §6.10: silently 
 	s.sendRaw(make([]byte, 65)) // an inbound datagram over the limit is dropped too
 	waitStats(t, tg.g, func(st Stats) bool { return st.Oversized == 1 })
 }
+
+func TestUnackedDeliveryBeforeSleepIsSentOnceOnWake(t *testing.T) {
+	b := newFakeBroker()
+	tg := startGateway(t, Config{}, b)
+	app := newApp(b, "app")
+	s := newSensor(t, tg.addr)
+	s.connect("dozy", true, 60)
+	s.send(&packet.Subscribe{QoS: 1, MsgID: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162})
+	s.expect(&packet.Suback{QoS: 1, MsgID: 1})
+	app.c.Publish(Message{Topic: "ab", Payload: []byte("x"), QoS: 1}, nil)
+	first := s.expect(nil).(*packet.Publish)
+	s.send(&packet.Disconnect{HasDuration: true, Duration: 60}) // asleep without the PUBACK
+	s.expect(&packet.Disconnect{})
+	s.send(&packet.Pingreq{ClientID: "dozy"})
+	again := s.expect(nil).(*packet.Publish)
+	if !again.Dup || again.MsgID != first.MsgID || string(again.Data) != "x" {
+		t.Fatalf("on wake: %+v, want a DUP of %+v", again, first)
+	}
+	s.expectNothing(100 * time.Millisecond) // once, though the broker resent its in-flight copy too
+	s.send(&packet.Puback{TopicID: 0x6162, MsgID: again.MsgID})
+	s.expect(&packet.Pingresp{})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.sessions["dozy"].inflight); n != 0 {
+		t.Errorf("%d deliveries still in flight at the broker", n)
+	}
+}

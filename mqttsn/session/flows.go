@@ -247,6 +247,13 @@ func (s *Session) Deliver(now time.Time, m Message, packetID uint16, out []Actio
 	default:
 		return out
 	}
+	if packetID != 0 {
+		for i := range s.queue {
+			if s.queue[i].packetID == packetID {
+				return out // the broker resends in-flight deliveries on Resume; this one is held already
+			}
+		}
+	}
 	if len(s.queue) >= s.cfg.sleepBuffer() {
 		i := s.oldestQoS0()
 		switch {

@@ -618,6 +618,7 @@ func TestExchangeInterruptedBySleepIsResumedOnWake(t *testing.T) {
 	c.advance(time.Minute)
 	c.expect() // no retransmission while asleep
 	c.in(&packet.Pingreq{ClientID: "abc"})
+	c.deliver("ab", "q1", 1, 5) // the broker resends its in-flight delivery on Resume: held once
 	dup := *q1
 	dup.Dup = true
 	c.expect(&dup)
