@@ -543,3 +543,19 @@ func TestUnackedDeliveryBeforeSleepIsSentOnceOnWake(t *testing.T) {
 		t.Errorf("%d deliveries still in flight at the broker", n)
 	}
 }
+
+func TestReconnectFromNewAddressKeepsOneSession(t *testing.T) {
+	b := newFakeBroker()
+	tg := startGateway(t, Config{}, b)
+	s := newSensor(t, tg.addr)
+	s.connect("rebooted", false, 60)
+	s.send(&packet.Register{MsgID: 1, TopicName: "r/x"})
+	s.expect(&packet.Regack{TopicID: 1, MsgID: 1})
+	moved := newSensor(t, tg.addr)
+	moved.connect("rebooted", false, 60) // E27 from a new address: the same client, restarted
+	moved.send(&packet.Register{MsgID: 2, TopicName: "r/x"})
+	moved.expect(&packet.Regack{TopicID: 1, MsgID: 2}) // its registry survived (CleanSession 0)
+	waitStats(t, tg.g, func(st Stats) bool { return st.Clients == 1 })
+	s.send(&packet.Pingreq{})
+	s.expect(&packet.Disconnect{})
+}
