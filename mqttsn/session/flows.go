@@ -285,6 +285,9 @@ func (s *Session) oldestQoS0() int {
 // PUBLISH outstanding at a time. In the awake state it ends with PINGRESP once all is sent and
 // acknowledged (E17).
 func (s *Session) pump(now time.Time, out []Action) []Action {
+	if s.state != Active && s.state != Awake {
+		return out // asleep: everything waits for the next wake-up
+	}
 	for len(s.queue) > 0 {
 		d := &s.queue[0]
 		if d.stage != stageQueued {

@@ -632,3 +632,16 @@ func TestExchangeInterruptedBySleepIsResumedOnWake(t *testing.T) {
 	c.in(&packet.Pubcomp{MsgID: 2})
 	c.calls("suspend", "resume", "ack 5", "suspend", "resume", "ack 6")
 }
+
+func TestLateAckWhileAsleepSendsNothingMore(t *testing.T) {
+	c := newConv(t, nil)
+	c.connect("abc", true, 60)
+	c.deliver("ab", "1", 1, 1)
+	c.deliver("ab", "2", 1, 2)
+	c.expect(&packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("1")})
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 100})
+	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 1}) // arrives after the sleep request
+	c.expect(&packet.Disconnect{})                  // and nothing is sent to the sleeper
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	c.expect(&packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 2, Data: []byte("2")})
+}
