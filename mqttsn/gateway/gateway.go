@@ -209,6 +209,11 @@ func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []b
 		g.stats.oversized.Add(1)
 		return
 	}
+	switch typ {
+	case packet.TypeSearchGW, packet.TypeAdvertise, packet.TypeGWInfo:
+		g.stateless(key, addr, b) // discovery needs no session, whoever asks (§6.1)
+		return
+	}
 	var routeByID string
 	var msg packet.Message
 	if typ == packet.TypeConnect || (typ == packet.TypePingreq && len(b) > 2) {

@@ -423,6 +423,10 @@ func TestForwarderEncapsulation(t *testing.T) {
 	fwd.expectBytes(wrap("\x56\x78", h("03 05 00")))
 	fwd.sendRaw(wrap("\x12\x34", h("02 16")))
 	fwd.expectBytes(wrap("\x12\x34", h("02 17")))
+	fwd.sendRaw(wrap("\x9a", mqttsntest.Bytes("SEARCHGW radius=1"))) // stateless, still enveloped
+	fwd.expectBytes(wrap("\x9a", h("03 02 01")))
+	fwd.sendRaw(wrap("\x9a", h("02 16"))) // unknown node: DISCONNECT (E28)
+	fwd.expectBytes(wrap("\x9a", h("02 18")))
 	if st := tg.g.Stats(); st.Clients != 2 {
 		t.Errorf("clients %d, want one per node id", st.Clients)
 	}
@@ -558,4 +562,40 @@ func TestReconnectFromNewAddressKeepsOneSession(t *testing.T) {
 	waitStats(t, tg.g, func(st Stats) bool { return st.Clients == 1 })
 	s.send(&packet.Pingreq{})
 	s.expect(&packet.Disconnect{})
+}
+
+// opaqueConn hides the *net.UDPConn behind a plain net.PacketConn, as a serial or DTLS
+// transport would look to the gateway.
+type opaqueConn struct{ net.PacketConn }
+
+func TestSeveralTransportsAtOnce(t *testing.T) {
+	b := newFakeBroker()
+	app := newApp(b, "app", "multi/#")
+	udp, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	other, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer udp.Close()
+	defer other.Close()
+	g := New(Config{}, b)
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(context.Background(), udp, opaqueConn{other}) }()
+	defer func() {
+		g.Shutdown(context.Background())
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	for i, addr := range []net.Addr{udp.LocalAddr(), other.LocalAddr()} {
+		s := newSensor(t, addr.(*net.UDPAddr))
+		id := "t" + itoa(i)
+		s.connect(id, true, 60)
+		s.send(&packet.Register{MsgID: 1, TopicName: "multi/" + id})
+		s.expect(&packet.Regack{TopicID: 1, MsgID: 1})
+		s.send(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 2, Data: []byte(id)})
+		s.expect(&packet.Puback{TopicID: 1, MsgID: 2})
+		if m := recvApp(t, app); m.Topic != "multi/"+id {
+			t.Errorf("transport %d: %+v", i, m)
+		}
+		s.sendRaw(mqttsntest.Bytes("SEARCHGW radius=1"))
+		s.expectBytes(h("03 02 01"))
+	}
 }
