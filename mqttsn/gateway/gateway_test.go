@@ -28,7 +28,7 @@ type testGateway struct {
 	errc chan error
 }
 
-func startGateway(t *testing.T, cfg Config, b *fakeBroker) *testGateway {
+func startGateway(t *testing.T, cfg Config, b Broker) *testGateway {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -598,4 +598,22 @@ func TestSeveralTransportsAtOnce(t *testing.T) {
 		s.sendRaw(mqttsntest.Bytes("SEARCHGW radius=1"))
 		s.expectBytes(h("03 02 01"))
 	}
+}
+
+type panickyBroker struct{ *fakeBroker }
+
+func (p panickyBroker) Connect(o ConnectOptions, h Handler) (BrokerSession, bool, error) {
+	if o.ClientID == "boom" {
+		panic("broker bug")
+	}
+	return p.fakeBroker.Connect(o, h)
+}
+
+func TestPanicInAShardIsContained(t *testing.T) {
+	tg := startGateway(t, Config{Shards: 1}, panickyBroker{newFakeBroker()})
+	s := newSensor(t, tg.addr)
+	s.send(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "boom"})
+	s.expectNothing(100 * time.Millisecond)
+	waitStats(t, tg.g, func(st Stats) bool { return st.InternalErrors == 1 })
+	newSensor(t, tg.addr).connect("fine", true, 60) // the shard still serves
 }

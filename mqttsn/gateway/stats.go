@@ -14,15 +14,16 @@ type Stats struct {
 	DownDropped    uint64 // deliveries a session dropped: sleep-buffer overflow (oldest QoS 0), too big for MaxPacketSize, topic refused by the client
 	SendErrors     uint64 // failed writes
 	QoSMinus1      uint64 // QoS −1 PUBLISHes forwarded
-	Connects       uint64 // CONNECTs accepted
+	Connects       uint64 // CONNECTs handled and not refused (a will handshake counts when it starts)
 	Refused        uint64 // CONNECTs refused (limits, protocol, broker)
 	Lost           uint64 // clients lost (keep-alive, sleep timer, retries exhausted)
+	InternalErrors uint64 // panics recovered in a shard (bugs: see the log)
 	Clients        int64  // sessions held now (active, asleep, awake)
 }
 
 type counters struct {
 	received, sent, malformed, oversized, unexpected, inboundDropped, eventsDropped atomic.Uint64
-	sendErrors, qosMinus1, connects, refused, lost, downlinkDropped                 atomic.Uint64
+	sendErrors, qosMinus1, connects, refused, lost, downlinkDropped, internalErrors atomic.Uint64
 	clients                                                                         atomic.Int64
 }
 
@@ -34,6 +35,7 @@ func (g *Gateway) Stats() Stats {
 		Oversized: c.oversized.Load(), Unexpected: c.unexpected.Load(),
 		InboundDropped: c.inboundDropped.Load(), EventsDropped: c.eventsDropped.Load(), DownDropped: c.downlinkDropped.Load(),
 		SendErrors: c.sendErrors.Load(), QoSMinus1: c.qosMinus1.Load(), Connects: c.connects.Load(),
-		Refused: c.refused.Load(), Lost: c.lost.Load(), Clients: c.clients.Load(),
+		Refused: c.refused.Load(), Lost: c.lost.Load(), InternalErrors: c.internalErrors.Load(),
+		Clients: c.clients.Load(),
 	}
 }
