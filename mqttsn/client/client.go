@@ -289,7 +289,14 @@ func Dial(ctx context.Context, network, address string, opts Options) (*Client, 
 	if err != nil {
 		return nil, fmt.Errorf("mqtt-sn client: port %s: %w", portStr, err)
 	}
-	gw := net.UDPAddrFromAddrPort(netip.AddrPortFrom(addrs[0].Unmap(), uint16(port)))
+	ip := addrs[0]
+	for _, a := range addrs { // prefer IPv4, where most gateways listen
+		if a.Unmap().Is4() {
+			ip = a
+			break
+		}
+	}
+	gw := net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port)))
 	local := ":0"
 	if gw.IP.IsLoopback() { // stay on the loopback interface when the gateway is local
 		local = net.JoinHostPort(gw.IP.String(), "0")
