@@ -103,7 +103,10 @@ type Options struct {
 	// OnMessage receives messages no subscription's handler matches (e.g. a persistent session's
 	// subscriptions after a restart of the program). Nil drops them (they are still acked).
 	OnMessage Handler
-	// OnAdvertise is called for every ADVERTISE received.
+	// SearchAddr is where SearchGateway sends SEARCHGW: nil means the gateway address; a
+	// broadcast address needs a conn with broadcast enabled.
+	SearchAddr net.Addr
+	// OnAdvertise is called for every ADVERTISE received, from any sender.
 	OnAdvertise func(Advertisement)
 	// OnConnectionLost is called when keep-alive fails or the gateway disconnects the client.
 	OnConnectionLost func(error)

@@ -154,7 +154,7 @@ func TestSearchGatewayAndAdvertise(t *testing.T) {
 
 	var info client.GatewayInfo
 	done := async(func(ctx context.Context) (err error) {
-		info, err = c.SearchGateway(ctx, nil, 1)
+		info, err = c.SearchGateway(ctx, 1)
 		return err
 	})
 	g.expect("SEARCHGW radius=1")
@@ -202,4 +202,24 @@ func TestStrangerIgnored(t *testing.T) {
 	g.expect("CONNECT persistent keepalive=60 id=sensor-1") // still waiting: retransmitted
 	g.send("CONNACK accepted")
 	mustWait(t, "Connect", done)
+}
+
+// A client may answer SEARCHGW on a gateway's behalf, with the gateway's address (§6.1).
+func TestSearchGatewayAnsweredByAnotherClient(t *testing.T) {
+	g := newFakeGW(t)
+	peer := newFakeGW(t) // another client, answering for the gateway
+	opts := sensor1
+	opts.SearchAddr = peer.conn.LocalAddr()
+	c := newClient(t, g, opts)
+	var info client.GatewayInfo
+	done := async(func(ctx context.Context) (err error) {
+		info, err = c.SearchGateway(ctx, 1)
+		return err
+	})
+	peer.expect("SEARCHGW radius=1")
+	peer.send("GWINFO gw=1 addr=127.0.0.1")
+	mustWait(t, "SearchGateway", done)
+	if info.GatewayID != 1 || info.From.String() != peer.conn.LocalAddr().String() || string(info.Address) != "\x7f\x00\x00\x01" {
+		t.Fatalf("SearchGateway = %+v", info)
+	}
 }
