@@ -122,7 +122,10 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, s
 	for i, spec := range specs {
 		b, err := spawn(ctx, spec, stderr)
 		if err != nil {
-			return err
+			// the other brokers are still measured; this one's rows say it did not start
+			errs = append(errs, err)
+			names[i], _, _ = strings.Cut(spec, "=")
+			continue
 		}
 		names[i] = b.name
 		for _, l := range loads {
@@ -145,6 +148,10 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, s
 	fmt.Fprintln(tw, "load\tbroker\tmsg/s\tdelivered\tp50\tp99\tmax\tbroker RSS\tper conn\t")
 	for j, l := range loads {
 		for i := range specs {
+			if results[i] == nil {
+				fmt.Fprintf(tw, "%s\t%s\tdid not start\t\t\t\t\t\t\t\n", l.Mode, names[i])
+				continue
+			}
 			r := results[i][j]
 			if l.Mode == load.Idle {
 				rss, perConn := "-", "-"
