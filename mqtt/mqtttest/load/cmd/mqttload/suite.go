@@ -50,7 +50,7 @@ type broker struct {
 }
 
 // spawn starts one broker on a free loopback port and waits until it accepts connections.
-func spawn(ctx context.Context, spec string, stderr io.Writer) (*broker, error) {
+func spawn(ctx context.Context, spec, logDir string, stderr io.Writer) (*broker, error) {
 	name, command, ok := strings.Cut(spec, "=")
 	if !ok || name == "" || command == "" {
 		return nil, fmt.Errorf("-spawn %q: want NAME=COMMAND", spec)
@@ -64,7 +64,7 @@ func spawn(ctx context.Context, spec string, stderr io.Writer) (*broker, error) 
 	// exec, so that the PID is the broker's and its VmRSS is what we read; the shell lets the
 	// command raise its own file limit (ulimit -n) for the idle connections.
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "ulimit -n $(ulimit -Hn) 2>/dev/null; exec "+command)
-	logPath := filepath.Join(os.TempDir(), "mqttload-"+name+".log")
+	logPath := filepath.Join(logDir, "mqttload-"+name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -114,13 +114,13 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func runSuite(ctx context.Context, specs []string, base load.Config, idle int, stdout, stderr io.Writer) error {
+func runSuite(ctx context.Context, specs []string, base load.Config, idle int, logDir string, stdout, stderr io.Writer) error {
 	loads := suiteLoads(base, idle)
 	results := make([][]load.Result, len(specs))
 	names := make([]string, len(specs))
 	var errs []error
 	for i, spec := range specs {
-		b, err := spawn(ctx, spec, stderr)
+		b, err := spawn(ctx, spec, logDir, stderr)
 		if err != nil {
 			// the other brokers are still measured; this one's rows say it did not start
 			errs = append(errs, err)
