@@ -393,28 +393,47 @@ func (c *Client) nextMsgID() uint16 {
 func (c *Client) send(m packet.Message) error { return c.sendTo(m, c.gw) }
 
 func (c *Client) sendTo(m packet.Message, to net.Addr) error {
-	select {
-	case <-c.closed:
-		return ErrClosed
-	default:
-	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	b, err := m.Append(c.sendBuf[:0])
 	if err != nil {
 		return err
 	}
-	c.sendBuf = b[:0]
+	return c.write(b, m.Type(), to)
+}
+
+// sendPublish is send for the publish hot path: with the concrete type, p does not escape and
+// a publish allocates nothing.
+func (c *Client) sendPublish(p *packet.Publish) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	b, err := p.Append(c.sendBuf[:0])
+	if err != nil {
+		return err
+	}
+	return c.write(b, packet.TypePublish, c.gw)
+}
+
+// write sends an encoded datagram; c.sendMu is held.
+func (c *Client) write(b []byte, t packet.MsgType, to net.Addr) error {
+	c.sendBuf = b[:0] // keep the grown buffer
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
 	if len(b) > c.opts.MaxPacketSize {
-		return fmt.Errorf("%w: %s of %d octets", ErrTooLarge, m.Type(), len(b))
+		return fmt.Errorf("%w: %s of %d octets", ErrTooLarge, t, len(b))
 	}
 	if _, err := c.conn.WriteTo(b, to); err != nil {
-		return fmt.Errorf("mqtt-sn client: send %s: %w", m.Type(), err)
+		return fmt.Errorf("mqtt-sn client: send %s: %w", t, err)
 	}
 	if to == c.gw {
 		c.lastSend.Store(time.Now().UnixNano())
 	}
-	c.log.Debug("sent", "type", m.Type().String(), "to", to.String())
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("sent", "type", t.String(), "to", to.String())
+	}
 	return nil
 }
 
