@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -203,6 +204,7 @@ func New(conn net.PacketConn, gateway net.Addr, opts Options) (*Client, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
+	opts.PredefinedTopics = maps.Clone(opts.PredefinedTopics) // the caller may change theirs
 	c := &Client{
 		conn:     conn,
 		gw:       gateway,
