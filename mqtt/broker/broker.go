@@ -99,8 +99,9 @@ type Broker struct {
 
 	commits *committer // nil without a store or while not serving
 
-	stats   stats
-	started time.Time
+	stats       stats
+	sysRetained atomic.Int64 // retained $SYS/broker messages of our own
+	started     time.Time
 }
 
 // stats are the counters behind $SYS.
