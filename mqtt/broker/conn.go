@@ -113,7 +113,7 @@ func (c *conn) attached(present bool) {
 	c.push(outPacket{typ: packet.CONNACK, present: present})
 }
 
-func (c *conn) publish(d *delivery) bool {
+func (c *conn) publish(d delivery) bool {
 	return c.push(outPacket{typ: packet.PUBLISH, pid: d.pid, msg: d.msg, qos: d.qos, retain: d.retain, dup: d.dup})
 }
 
@@ -377,7 +377,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	}
 	c.batch.Reset()
 	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
-		m := &message{topic: p.Topic, payload: append([]byte(nil), p.Payload...), qos: p.QoS, retain: p.Retain}
+		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)
 		b.route(m, &c.batch, &c.matchBuf)
 	} else {
 		b.stats.pubDropped.Add(1)
@@ -434,7 +434,7 @@ func (c *conn) writeLoop() {
 	q := &c.out
 	var spare []outPacket
 	buf := make([]byte, 0, 4096)
-	var pub packet.Publish
+	enc := new(encoders)
 	for {
 		select {
 		case <-q.wake:
@@ -450,16 +450,10 @@ func (c *conn) writeLoop() {
 		var err error
 		for i := range items {
 			it := &items[i]
-			switch it.typ {
-			case packet.PUBLISH:
-				pub = packet.Publish{Dup: it.dup, QoS: it.qos, Retain: it.retain, Topic: it.msg.topic, PacketID: it.pid, Payload: it.msg.payload}
-				buf, err = packet.Append(buf, &pub)
+			if it.typ == packet.PUBLISH {
 				c.b.stats.pubSent.Add(1)
-			case packet.CONNACK:
-				buf, err = packet.Append(buf, &packet.Connack{SessionPresent: it.present, ReturnCode: it.code})
-			default:
-				buf, err = appendControl(buf, it)
 			}
+			buf, err = enc.append(buf, it)
 			if err != nil {
 				c.b.log.Error("encoding failed", "client", c.clientID, "type", it.typ, "err", err)
 				err = nil
@@ -491,23 +485,51 @@ func (c *conn) write(buf []byte) bool {
 	return true
 }
 
-// appendControl encodes the acknowledgements, SUBACK, UNSUBACK and PINGRESP without allocating.
-func appendControl(buf []byte, it *outPacket) ([]byte, error) {
+// encoders holds one value of each packet the write loop sends, reused so that encoding
+// allocates nothing.
+type encoders struct {
+	publish  packet.Publish
+	connack  packet.Connack
+	puback   packet.Puback
+	pubrec   packet.Pubrec
+	pubrel   packet.Pubrel
+	pubcomp  packet.Pubcomp
+	suback   packet.Suback
+	unsuback packet.Unsuback
+	pingresp packet.Pingresp
+}
+
+func (e *encoders) append(buf []byte, it *outPacket) ([]byte, error) {
+	var p packet.Packet
 	switch it.typ {
+	case packet.PUBLISH:
+		e.publish = packet.Publish{Dup: it.dup, QoS: it.qos, Retain: it.retain, Topic: it.msg.topic, PacketID: it.pid, Payload: it.msg.payload}
+		p = &e.publish
+	case packet.CONNACK:
+		e.connack = packet.Connack{SessionPresent: it.present, ReturnCode: it.code}
+		p = &e.connack
 	case packet.PUBACK:
-		return packet.Append(buf, &packet.Puback{PacketID: it.pid})
+		e.puback.PacketID = it.pid
+		p = &e.puback
 	case packet.PUBREC:
-		return packet.Append(buf, &packet.Pubrec{PacketID: it.pid})
+		e.pubrec.PacketID = it.pid
+		p = &e.pubrec
 	case packet.PUBREL:
-		return packet.Append(buf, &packet.Pubrel{PacketID: it.pid})
+		e.pubrel.PacketID = it.pid
+		p = &e.pubrel
 	case packet.PUBCOMP:
-		return packet.Append(buf, &packet.Pubcomp{PacketID: it.pid})
+		e.pubcomp.PacketID = it.pid
+		p = &e.pubcomp
 	case packet.SUBACK:
-		return packet.Append(buf, &packet.Suback{PacketID: it.pid, ReturnCodes: it.codes})
+		e.suback = packet.Suback{PacketID: it.pid, ReturnCodes: it.codes}
+		p = &e.suback
 	case packet.UNSUBACK:
-		return packet.Append(buf, &packet.Unsuback{PacketID: it.pid})
+		e.unsuback.PacketID = it.pid
+		p = &e.unsuback
 	case packet.PINGRESP:
-		return packet.Append(buf, &packet.Pingresp{})
+		p = &e.pingresp
+	default:
+		return buf, errors.New("no encoder for " + it.typ.String())
 	}
-	return buf, errors.New("no encoder for " + it.typ.String())
+	return packet.Append(buf, p)
 }

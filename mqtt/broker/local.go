@@ -76,7 +76,7 @@ func (b *Broker) ConnectLocal(opts LocalOptions, h LocalHandler) (*LocalClient, 
 
 func (c *LocalClient) attached(bool) {}
 
-func (c *LocalClient) publish(d *delivery) bool {
+func (c *LocalClient) publish(d delivery) bool {
 	c.h.Deliver(Message{Topic: d.msg.topic, Payload: d.msg.payload, QoS: d.qos, Retain: d.retain, Dup: d.dup}, d.pid)
 	return true
 }
@@ -131,7 +131,7 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 		done(ErrNotAuthorized)
 		return
 	}
-	msg := &message{topic: m.Topic, payload: append([]byte(nil), m.Payload...), qos: m.QoS, retain: m.Retain}
+	msg := newMessage(m.Topic, m.Payload, m.QoS, m.Retain)
 	batch := batchPool.Get().(*store.Batch)
 	batch.Reset()
 	buf := matchPool.Get().(*[]topic.Subscriber[*session])
