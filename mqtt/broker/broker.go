@@ -97,7 +97,7 @@ type Broker struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 
-	commits *committer // nil without a store or while not serving
+	commits *committer // nil without a store
 
 	stats       stats
 	sysRetained atomic.Int64 // retained $SYS/broker messages of our own
@@ -157,6 +157,7 @@ func New(opts Options) (*Broker, error) {
 		b.auth = AllowAll{}
 	}
 	if b.store != nil {
+		b.commits = newCommitter(b.store, b.log)
 		if err := b.load(); err != nil {
 			return nil, fmt.Errorf("broker: restoring from the store: %w", err)
 		}
@@ -196,7 +197,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 	b.connMu.Unlock()
 
 	if b.store != nil {
-		b.commits = newCommitter(b.store, b.log)
+		b.commits.start()
 		b.wg.Add(1)
 		go func() { defer b.wg.Done(); b.commits.run(b.quit) }()
 	}

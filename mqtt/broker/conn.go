@@ -404,15 +404,6 @@ func (c *conn) ack(p outPacket, batch *store.Batch) {
 		return
 	}
 	b := c.b
-	if b.commits == nil {
-		if err := b.store.Commit(batch); err != nil {
-			b.log.Error("store: commit failed; not acknowledging", "client", c.clientID, "err", err)
-			c.close(err)
-			return
-		}
-		c.push(p)
-		return
-	}
 	c.pendingCommits.Add(1)
 	var ops *store.Batch
 	if needs {

@@ -21,8 +21,9 @@ type LocalOptions struct {
 
 // LocalHandler receives what the broker sends to an in-process client. Deliver is called from
 // broker goroutines, with the client's session locked: it must not block and must not call
-// back into the broker; the receiver queues it. PacketID is non-zero for QoS 1/2 and is what
-// Ack takes. Closed likewise must not block.
+// back into the broker; the receiver queues it. The Payload is shared with other subscribers:
+// read it, never modify it. PacketID is non-zero for QoS 1/2 and is what Ack takes. Closed
+// likewise must not block.
 type LocalHandler interface {
 	Deliver(m Message, packetID uint16)
 	Closed(reason error) // taken over by another connection with the same client id, or broker shutdown
@@ -143,10 +144,8 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	case m.QoS == 0:
 		b.commitLazy(batch)
 		done(nil)
-	case b.commits != nil:
-		b.commits.submit(batch, done)
 	default:
-		done(b.store.Commit(batch))
+		b.commits.submit(batch, done)
 	}
 	clear(batch.Ops)
 	batchPool.Put(batch)
