@@ -24,11 +24,13 @@ test: test-deps vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 	@$(MAKE) --no-print-directory fuzz-short
 
-# Tools the end-to-end tests drive: Debian's mosquitto and mosquitto-clients.
+# Tools the end-to-end tests drive: Debian's mosquitto and mosquitto-clients, and chromium
+# (headless) to render snsim's HTML report.
 test-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v mosquitto_pub >/dev/null 2>&1 || missing="$$missing mosquitto-clients"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing (Debian packages needed by the end-to-end tests)"; \

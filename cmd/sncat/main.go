@@ -1,4 +1,9 @@
-// Command sncat is the MQTT-SN publish, subscribe and dump tool.
+// Command sncat is the MQTT-SN publish, subscribe and dump tool: the mosquitto_pub/sub of
+// MQTT-SN, with their flag habits.
+//
+//	sncat pub -h HOST -p PORT -t TOPIC -m MESSAGE [-q QOS] [-i ID] [-r] …
+//	sncat sub -h HOST -p PORT -t TOPIC [-q QOS] [-C COUNT] [-W SECONDS] [-v] …
+//	sncat dump [-p PORT | -l ADDR | -r FILE.pcap] [--relay GATEWAY]
 package main
 
 import (
@@ -19,23 +24,52 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, pflag.ErrHelp) {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var ec exitCode
+	switch {
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+	case errors.As(err, &ec):
+		os.Exit(int(ec))
+	default:
 		fmt.Fprintln(os.Stderr, "sncat:", err)
 		os.Exit(1)
 	}
 }
 
+// exitCode ends the program with a status and no message (the message was printed already).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+const usage = `usage: sncat COMMAND [flags]
+
+commands:
+  pub    publish one message (or lines of stdin) to an MQTT-SN gateway
+  sub    subscribe and print messages
+  dump   decode MQTT-SN traffic from a UDP port, a relay or a pcap file
+
+sncat COMMAND --help shows the flags of a command.
+`
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("sncat", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
 	}
-	if *showVersion {
+	switch args[0] {
+	case "pub":
+		return runPub(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "sub":
+		return runSub(ctx, args[1:], stdout, stderr)
+	case "dump":
+		return runDump(ctx, args[1:], stdout, stderr)
+	case "--version", "version":
 		fmt.Fprintln(stdout, "sncat", version)
 		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
-	_ = ctx
-	return errors.New("no command given (see --help)")
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
 }
