@@ -195,7 +195,7 @@ func (c *LocalClient) SetWill(w *Will) {
 }
 
 // PutData keeps adapter state with the session (MQTT-SN topic registry, sleep state); for a
-// persistent session it is durable when PutData returns. A nil value deletes the key.
+// persistent session it is durable when PutData returns. An empty value deletes the key.
 func (c *LocalClient) PutData(key string, value []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -203,7 +203,7 @@ func (c *LocalClient) PutData(key string, value []byte) error {
 	s := c.s
 	var batch store.Batch
 	s.mu.Lock()
-	if value == nil {
+	if len(value) == 0 {
 		delete(s.data, key)
 		if s.stored() {
 			batch.DeleteData(s.id, key)
