@@ -20,9 +20,9 @@ import (
 //
 // Slow-consumer policy: QoS 0 messages beyond Options.OutboundQueue waiting for the socket are
 // dropped and counted; QoS 1/2 messages wait in the session's queue (the in-flight window
-// bounds what is handed to the socket), and a client whose session queue reaches MaxQueued while
-// connected is disconnected. A client that stops reading its acknowledgements and lets more
-// than 4×OutboundQueue control packets pile up is disconnected too.
+// bounds what is handed to the socket; the queue's own overflow policy applies beyond
+// MaxQueued). A client that does not read its socket, so that more than 4×OutboundQueue +
+// 4×MaxInflight packets wait for it, is disconnected.
 type conn struct {
 	b        *Broker
 	nc       net.Conn
@@ -118,8 +118,6 @@ func (c *conn) publish(d delivery) bool {
 }
 
 func (c *conn) pubrel(pid uint16) { c.push(outPacket{typ: packet.PUBREL, pid: pid}) }
-
-func (c *conn) overflow() { c.closeAsync(ErrSlowConsumer) }
 
 func (c *conn) closeSink(reason error) { c.close(reason) }
 

@@ -35,9 +35,11 @@
 //     $SYS/broker/publish/messages/dropped. QoS 0 messages are queued for offline sessions only
 //     for in-process clients that ask (LocalOptions.QueueQoS0, MQTT-SN §6.14).
 //   - Slow consumer: QoS 0 messages beyond Options.OutboundQueue waiting for a client's socket
-//     are dropped and counted. A connected network client whose session queue fills is
-//     disconnected (its will is published); its persistent session keeps the queue. An
-//     in-process client is never disconnected; the queue policy applies.
+//     are dropped and counted; QoS 1/2 messages beyond the window wait in the session queue,
+//     whose policy above applies, connected or not (as mosquitto's max_queued_messages). A
+//     network client that does not read its socket at all, so that more than
+//     4×OutboundQueue + 4×MaxInflight packets pile up for it, is disconnected (its will is
+//     published; a persistent session keeps its queue).
 //   - A client that sends a malformed packet, a packet above Options.MaxPacketSize, a second
 //     CONNECT, or anything before CONNECT is disconnected and the reason logged; nobody else
 //     notices. Beyond Options.MaxConnections new connections are closed at once.

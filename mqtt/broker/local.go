@@ -84,10 +84,6 @@ func (c *LocalClient) publish(d delivery) bool {
 
 func (c *LocalClient) pubrel(uint16) {}
 
-// overflow: an in-process client is never disconnected as a slow consumer; the queue's drop
-// policy applies.
-func (c *LocalClient) overflow() {}
-
 func (c *LocalClient) closeSink(reason error) {
 	if c.closed.CompareAndSwap(false, true) {
 		c.forget()

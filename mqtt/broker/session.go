@@ -50,9 +50,6 @@ type sink interface {
 	publish(d delivery) bool
 	// pubrel sends PUBREL for a QoS 2 delivery whose PUBREC was received.
 	pubrel(pid uint16)
-	// overflow is called when the session's queue is full while the sink is attached: a slow
-	// consumer. A network sink closes its connection.
-	overflow()
 	// closeSink ends the client (taken over, broker shutdown); called without locks held.
 	closeSink(reason error)
 }
@@ -135,14 +132,11 @@ func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch)
 	s.enqueue(d, batch)
 }
 
-// enqueue appends to the queue, applying the overflow policy at MaxQueued: drop the oldest
-// queued QoS 0 message; failing that, drop the new message (QoS 0 or, counted and logged, QoS 1/2).
-// An attached sink is told it is a slow consumer.
+// enqueue appends to the queue, applying the overflow policy at MaxQueued, online or offline:
+// drop the oldest queued QoS 0 message; failing that, drop the new message (QoS 0 or, counted
+// and logged, QoS 1/2).
 func (s *session) enqueue(d *delivery, batch *store.Batch) {
 	if len(s.queue) >= s.b.opts.MaxQueued {
-		if s.out != nil {
-			s.out.overflow()
-		}
 		dropped := false
 		if s.queued0 > 0 {
 			for i, q := range s.queue {
