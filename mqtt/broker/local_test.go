@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"snbridge/mqtt/packet"
 	"snbridge/mqtt/topic"
 )
