@@ -19,6 +19,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
 )
 
 // syncBuffer is an io.Writer safe for the logger and the test to share.
@@ -76,6 +77,7 @@ func TestVersionAndBadArguments(t *testing.T) {
 
 // run serves MQTT on the flags' address, with the config file's settings, until ctx ends.
 func TestRunServesUntilCancelled(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "snbridge.yaml")
 	os.WriteFile(cfg, []byte("limits:\n  sys_interval: 1s\nlisteners:\n  mqtt: 127.0.0.1:1\n"), 0o644)
