@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -64,6 +63,7 @@ type outQueue struct {
 	qos0     int
 	closed   bool
 	wake     chan struct{}
+	writing  bool // a write loop is running
 	limit0   int
 	limitAll int
 }
@@ -99,7 +99,17 @@ func (c *conn) push(p outPacket) bool {
 		q.qos0++
 	}
 	q.items = append(q.items, p)
+	start := !q.writing
+	if start {
+		// The connection's read loop holds a count of b.wg while the queue is open.
+		q.writing = true
+		c.b.wg.Add(1)
+	}
 	q.mu.Unlock()
+	if start {
+		go c.writeLoop()
+		return true
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -161,7 +171,7 @@ func (r countingReader) Read(p []byte) (int, error) {
 // serve is the read loop: CONNECT, then packets until the connection ends.
 func (c *conn) serve() {
 	c.nc.SetReadDeadline(time.Now().Add(c.b.opts.ConnectTimeout))
-	r := packet.NewReader(bufio.NewReaderSize(countingReader{c}, 4096), c.b.opts.MaxPacketSize)
+	r := packet.NewReader(countingReader{c}, c.b.opts.MaxPacketSize) // reads ahead into its own buffer
 	first, err := r.ReadPacket()
 	if err != nil {
 		if errors.Is(err, packet.ErrUnsupportedLevel) {
@@ -190,8 +200,6 @@ func (c *conn) serve() {
 			break
 		}
 	}
-	c.b.wg.Add(1)
-	go func() { defer c.b.wg.Done(); c.writeLoop() }()
 	c.readLoop(r)
 	c.b.stats.connected.Add(-1)
 	c.close(ErrClosed)
@@ -418,24 +426,53 @@ func (c *conn) ack(p outPacket, batch *store.Batch) {
 	})
 }
 
+// writerLinger is how long an idle write loop waits for more before it exits; the next packet
+// starts a new one. An idle connection thus costs no goroutine and no write buffer.
+const writerLinger = 2 * time.Second
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 // writeLoop encodes what is queued and writes it in one go, flushing when the queue is empty.
 func (c *conn) writeLoop() {
+	defer c.b.wg.Done()
 	q := &c.out
 	var spare []outPacket
-	buf := make([]byte, 0, 4096)
-	enc := new(encoders)
-	for {
-		select {
-		case <-q.wake:
-		case <-c.closing:
-			return
+	bp := writeBufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			*bp = (*bp)[:0]
+			writeBufPool.Put(bp)
 		}
+	}()
+	enc := new(encoders)
+	linger := time.NewTimer(writerLinger)
+	defer linger.Stop()
+	idle := false
+	for {
 		q.mu.Lock()
 		items := q.items
-		q.items = spare[:0]
-		q.qos0 = 0
+		if len(items) > 0 {
+			q.items = spare[:0] // double buffering: push fills one slice while this loop encodes the other
+			q.qos0 = 0
+		} else if idle {
+			q.writing = false
+			q.mu.Unlock()
+			return
+		}
 		q.mu.Unlock()
-		buf = buf[:0]
+		if len(items) == 0 {
+			linger.Reset(writerLinger)
+			select {
+			case <-q.wake:
+			case <-linger.C:
+				idle = true
+			case <-c.closing:
+				return
+			}
+			continue
+		}
+		idle = false
+		buf := (*bp)[:0]
 		var err error
 		for i := range items {
 			it := &items[i]
@@ -454,6 +491,7 @@ func (c *conn) writeLoop() {
 				buf = buf[:0]
 			}
 		}
+		*bp = buf
 		c.b.stats.msgsSent.Add(int64(len(items)))
 		clear(items)
 		spare = items
