@@ -40,6 +40,7 @@ type conn struct {
 	reason  error // the first reason the connection was closed for
 	clean   bool  // DISCONNECT received: no will
 
+	inline         inlineWriter
 	pendingCommits atomic.Int32 // acks waiting for the committer; later acks queue behind them
 	batch          store.Batch
 	matchBuf       []topic.Subscriber[*session]
@@ -273,6 +274,9 @@ func (c *conn) connect(p *packet.Connect) bool {
 
 func (c *conn) readLoop(r *packet.Reader) {
 	for {
+		if r.Buffered() == 0 {
+			c.flushInline()
+		}
 		p, err := r.ReadReused()
 		if err != nil {
 			c.readFailed(err)
@@ -424,6 +428,76 @@ func (c *conn) ack(p outPacket, batch *store.Batch) {
 		}
 		c.push(p)
 	})
+}
+
+// inlineWriter is the read loop's own small write path (see flushInline).
+type inlineWriter struct {
+	enc   *encoders
+	buf   []byte
+	spare []outPacket
+}
+
+// inlineMax bounds what the read loop writes itself: a few acknowledgements fit any socket
+// buffer, so the write does not block the reads that follow.
+const inlineMax = 2048
+
+// flushInline lets the read loop, about to wait for the client, write what its own packets
+// produced (acknowledgements, mostly) when no write loop runs: one goroutine hand-off less per
+// QoS 1 message. Anything larger is left to a write loop.
+func (c *conn) flushInline() {
+	q := &c.out
+	q.mu.Lock()
+	if q.writing || q.closed || len(q.items) == 0 || len(q.items) > 64 || estimate(q.items) > inlineMax {
+		q.mu.Unlock()
+		return
+	}
+	q.writing = true
+	items := q.items
+	q.items = c.inline.spare[:0]
+	q.qos0 = 0
+	q.mu.Unlock()
+
+	w := &c.inline
+	if w.enc == nil {
+		w.enc = new(encoders)
+	}
+	buf := w.buf[:0]
+	for i := range items {
+		var err error
+		if items[i].typ == packet.PUBLISH {
+			c.b.stats.pubSent.Add(1)
+		}
+		if buf, err = w.enc.append(buf, &items[i]); err != nil {
+			c.b.log.Error("encoding failed", "client", c.clientID, "type", items[i].typ, "err", err)
+		}
+	}
+	c.b.stats.msgsSent.Add(int64(len(items)))
+	clear(items)
+	w.spare = items
+	w.buf = buf
+	ok := c.write(buf)
+
+	q.mu.Lock()
+	start := ok && len(q.items) > 0 && !q.closed
+	q.writing = start
+	if start {
+		c.b.wg.Add(1)
+	}
+	q.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func estimate(items []outPacket) int {
+	n := 0
+	for i := range items {
+		n += 8 + len(items[i].codes)
+		if m := items[i].msg; m != nil {
+			n += len(m.topic) + len(m.payload)
+		}
+	}
+	return n
 }
 
 // writerLinger is how long an idle write loop waits for more before it exits; the next packet
