@@ -17,7 +17,7 @@ func FuzzConnection(f *testing.F) {
 	for _, fx := range mqtttest.Golden {
 		f.Add(fx.Bytes)
 	}
-	f.Add([]byte{0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 'a', 0x01})                   // SUBSCRIBE a QoS 1
+	f.Add([]byte{0x82, 0x06, 0x00, 0x01, 0x00, 0x01, 'a', 0x01})                        // SUBSCRIBE a QoS 1
 	f.Add([]byte{0x32, 0x06, 0x00, 0x01, 'a', 0x00, 0x07, 'x', 0x62, 0x02, 0x00, 0x07}) // PUBLISH QoS 1, PUBREL
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := New(Options{SysInterval: -1, MaxPacketSize: 4096})
