@@ -21,7 +21,7 @@ import (
 const (
 	DefaultMaxInflight    = 20
 	DefaultMaxQueued      = 1000
-	DefaultOutboundQueue  = 1000
+	DefaultOutboundQueue  = 10000
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 30 * time.Second
 	DefaultSysInterval    = 10 * time.Second
@@ -53,7 +53,7 @@ type Options struct {
 
 	MaxInflight    int           // QoS 1/2 deliveries outstanding per client; 0: 20
 	MaxQueued      int           // QoS 1/2 messages queued per client beyond the in-flight window; 0: 1000
-	OutboundQueue  int           // QoS 0 messages waiting for a client's socket before they are dropped; 0: 1000
+	OutboundQueue  int           // QoS 0 messages waiting for a client's socket before they are dropped; 0: 10 000
 	MaxConnections int           // 0: unlimited
 	MaxPacketSize  int           // bytes of remaining length; 0: the protocol maximum
 	ConnectTimeout time.Duration // time to send CONNECT after the TCP connection; 0: 10 s

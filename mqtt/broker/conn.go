@@ -79,7 +79,13 @@ func newConn(b *Broker, nc net.Conn, listener string) *conn {
 
 // push queues a packet for the write loop; false when it was dropped (QoS 0 over the limit, or
 // the connection closing).
-func (c *conn) push(p outPacket) bool {
+func (c *conn) push(p outPacket) bool { return c.enqueue(p, false) }
+
+// pushOwn is push for the connection's own read loop: it starts no write loop, since the read
+// loop writes what it queued itself before it next waits for the client (flushInline).
+func (c *conn) pushOwn(p outPacket) bool { return c.enqueue(p, true) }
+
+func (c *conn) enqueue(p outPacket, own bool) bool {
 	q := &c.out
 	q.mu.Lock()
 	if q.closed {
@@ -100,6 +106,10 @@ func (c *conn) push(p outPacket) bool {
 		q.qos0++
 	}
 	q.items = append(q.items, p)
+	if own && !q.writing {
+		q.mu.Unlock()
+		return true
+	}
 	start := !q.writing
 	if start {
 		// The connection's read loop holds a count of b.wg while the queue is open.
@@ -121,7 +131,7 @@ func (c *conn) push(p outPacket) bool {
 // The sink methods, called with the session locked.
 
 func (c *conn) attached(present bool) {
-	c.push(outPacket{typ: packet.CONNACK, present: present})
+	c.pushOwn(outPacket{typ: packet.CONNACK, present: present}) // attach runs on the read loop
 }
 
 func (c *conn) publish(d delivery) bool {
@@ -321,7 +331,7 @@ func (c *conn) handle(p packet.Packet) error {
 		c.sess.complete(p.PacketID, 1)
 	case *packet.Pubrec:
 		c.sess.received(p.PacketID)
-		c.push(outPacket{typ: packet.PUBREL, pid: p.PacketID})
+		c.pushOwn(outPacket{typ: packet.PUBREL, pid: p.PacketID})
 	case *packet.Pubcomp:
 		c.sess.complete(p.PacketID, 2)
 	case *packet.Pubrel:
@@ -339,7 +349,7 @@ func (c *conn) handle(p packet.Packet) error {
 			}
 			codes[i] = code
 		}
-		c.push(outPacket{typ: packet.SUBACK, pid: p.PacketID, codes: codes})
+		c.pushOwn(outPacket{typ: packet.SUBACK, pid: p.PacketID, codes: codes})
 		for i, sub := range p.Subscriptions {
 			if codes[i] != 0x80 {
 				c.b.sendRetained(c.sess, sub.Filter, codes[i])
@@ -349,9 +359,9 @@ func (c *conn) handle(p packet.Packet) error {
 		for _, f := range p.Filters {
 			c.b.unsubscribe(c.sess, f)
 		}
-		c.push(outPacket{typ: packet.UNSUBACK, pid: p.PacketID})
+		c.pushOwn(outPacket{typ: packet.UNSUBACK, pid: p.PacketID})
 	case *packet.Pingreq:
-		c.push(outPacket{typ: packet.PINGRESP})
+		c.pushOwn(outPacket{typ: packet.PINGRESP})
 	case *packet.Disconnect:
 		return errDisconnect
 	case *packet.Connect:
@@ -410,7 +420,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 func (c *conn) ack(p outPacket, batch *store.Batch) {
 	needs := batch != nil && batch.Len() > 0
 	if !needs && c.pendingCommits.Load() == 0 {
-		c.push(p)
+		c.pushOwn(p)
 		return
 	}
 	b := c.b
@@ -442,16 +452,23 @@ type inlineWriter struct {
 const inlineMax = 2048
 
 // flushInline lets the read loop, about to wait for the client, write what its own packets
-// produced (acknowledgements, mostly) when no write loop runs: one goroutine hand-off less per
-// QoS 1 message. Anything larger is left to a write loop.
+// produced (CONNACK, acknowledgements) when no write loop runs: one goroutine hand-off less per
+// QoS 1 message, and no write loop at all for a connection that only pings. Anything larger is
+// left to a write loop.
 func (c *conn) flushInline() {
 	q := &c.out
 	q.mu.Lock()
-	if q.writing || q.closed || len(q.items) == 0 || len(q.items) > 64 || estimate(q.items) > inlineMax {
+	if q.writing || q.closed || len(q.items) == 0 {
 		q.mu.Unlock()
 		return
 	}
 	q.writing = true
+	if len(q.items) > 64 || estimate(q.items) > inlineMax {
+		c.b.wg.Add(1) // too much to write here: a write loop takes it
+		q.mu.Unlock()
+		go c.writeLoop()
+		return
+	}
 	items := q.items
 	q.items = c.inline.spare[:0]
 	q.qos0 = 0
