@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"snbridge/mqtt/packet"
@@ -25,6 +26,7 @@ import (
 type conn struct {
 	b        *Broker
 	nc       net.Conn
+	raw      syscall.RawConn // plain TCP: direct, non-blocking writes; nil otherwise
 	listener string
 	remote   string
 
@@ -64,13 +66,17 @@ type outQueue struct {
 	qos0     int
 	closed   bool
 	wake     chan struct{}
-	writing  bool // a write loop is running
+	writing  bool   // a write loop is running (or the read loop is writing inline)
+	pending  []byte // the unwritten rest of a direct write; the write loop sends it first
+	direct   []byte // encoding buffer of direct writes
+	enc      *encoders
 	limit0   int
 	limitAll int
 }
 
 func newConn(b *Broker, nc net.Conn, listener string) *conn {
 	c := &conn{b: b, nc: nc, listener: listener, remote: nc.RemoteAddr().String(), closing: make(chan struct{})}
+	c.raw = rawConnOf(nc)
 	c.out.wake = make(chan struct{}, 1)
 	c.out.limit0 = b.opts.OutboundQueue
 	c.out.limitAll = 4*b.opts.OutboundQueue + 4*b.opts.MaxInflight
@@ -102,6 +108,10 @@ func (c *conn) enqueue(p outPacket, own bool) bool {
 		c.closeAsync(ErrSlowConsumer)
 		return false
 	}
+	if !own && !q.writing && len(q.items) == 0 && c.raw != nil && c.writeDirect(&p) {
+		q.mu.Unlock()
+		return true
+	}
 	if isQoS0 {
 		q.qos0++
 	}
@@ -125,6 +135,44 @@ func (c *conn) enqueue(p outPacket, own bool) bool {
 	case q.wake <- struct{}{}:
 	default:
 	}
+	return true
+}
+
+// directMax bounds the packets written directly by the goroutine that queues them.
+const directMax = 4096
+
+// writeDirect writes p right away, without blocking, when nothing else is queued for the
+// socket: no hand-off to a write loop for a client that keeps up (a fan-out's deliveries). What
+// the socket does not take at once is left in pending, and a write loop is started for it.
+// Called with q.mu held; false when p was not written (too large): queue it.
+func (c *conn) writeDirect(p *outPacket) bool {
+	q := &c.out
+	if p.msg != nil && len(p.msg.payload)+len(p.msg.topic) > directMax {
+		return false
+	}
+	if q.enc == nil {
+		q.enc = new(encoders)
+	}
+	buf, err := q.enc.append(q.direct[:0], p)
+	if err != nil {
+		c.b.log.Error("encoding failed", "client", c.clientID, "type", p.typ, "err", err)
+		return true
+	}
+	q.direct = buf
+	n := tryWrite(c.raw, buf)
+	c.b.stats.bytesSent.Add(int64(n))
+	c.b.stats.msgsSent.Add(1)
+	if p.typ == packet.PUBLISH {
+		c.b.stats.pubSent.Add(1)
+	}
+	if n == len(buf) {
+		return true
+	}
+	// The socket is full (or failed: the write loop will find out and close).
+	q.pending = append(q.pending[:0], buf[n:]...)
+	q.writing = true
+	c.b.wg.Add(1)
+	go c.writeLoop()
 	return true
 }
 
@@ -542,15 +590,25 @@ func (c *conn) writeLoop() {
 	for {
 		q.mu.Lock()
 		items := q.items
+		pending := q.pending
+		q.pending = nil
 		if len(items) > 0 {
 			q.items = spare[:0] // double buffering: push fills one slice while this loop encodes the other
 			q.qos0 = 0
-		} else if idle {
+		} else if len(pending) == 0 && (idle || c.raw != nil) {
+			// Drained. On plain TCP the next packet is written directly; otherwise the loop
+			// lingers a little for the next one.
 			q.writing = false
 			q.mu.Unlock()
 			return
 		}
 		q.mu.Unlock()
+		if len(pending) > 0 && !c.write(pending) {
+			return
+		}
+		if len(items) == 0 && len(pending) > 0 {
+			continue
+		}
 		if len(items) == 0 {
 			linger.Reset(writerLinger)
 			select {

@@ -332,3 +332,41 @@ func TestClientNotReadingIsDisconnected(t *testing.T) {
 	c.expectClosed()
 	must(t, pub.Publish("other", 1, false, "still fine"))
 }
+
+// The same with small messages, written directly until the socket is full: the rest waits for
+// a write loop, which gives up on the client after WriteTimeout.
+func TestClientNotReadingSmallMessages(t *testing.T) {
+	b, addr := startBroker(t, Options{WriteTimeout: 300 * time.Millisecond})
+	c := dialRaw(t, addr)
+	c.connect(&packet.Connect{ClientID: "deaf", CleanSession: true})
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "small", QoS: 0}}})
+	c.expect()
+	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
+	payload := make([]byte, 2048)
+	for i := 0; i < 20_000; i++ { // 40 MiB: more than any socket buffer
+		pub.Publish(Message{Topic: "small", Payload: payload}, nil)
+	}
+	time.Sleep(time.Second)
+	c.expectClosed()
+	if b.stats.pubDropped.Load() == 0 {
+		t.Fatal("nothing dropped for a client that does not read")
+	}
+}
+
+// A subscriber that keeps up loses nothing, however many QoS 0 messages pass through a small
+// outbound queue.
+func TestQoS0KeptUpNothingDropped(t *testing.T) {
+	b, addr := startBroker(t, Options{OutboundQueue: 10})
+	c := dialRaw(t, addr)
+	c.connect(&packet.Connect{ClientID: "sub", CleanSession: true})
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "k", QoS: 0}}})
+	c.expect()
+	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
+	for i := 0; i < 200; i++ {
+		pub.Publish(Message{Topic: "k", Payload: []byte(fmt.Sprint(i))}, nil)
+		p, ok := c.expect().(*packet.Publish)
+		if !ok || string(p.Payload) != fmt.Sprint(i) {
+			t.Fatalf("message %d: %#v (dropped %d)", i, p, b.stats.pubDropped.Load())
+		}
+	}
+}
