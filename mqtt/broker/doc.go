@@ -10,10 +10,14 @@
 //
 // # Concurrency
 //
-// Each network connection has a read loop, and a write loop while there is something to write:
-// it swaps out everything queued, encodes it into one buffer, writes it with one call, and exits
-// after 2 s without work, so an idle connection costs one goroutine. Before the read loop waits
-// for the client it writes small outputs itself (its acknowledgements) when no write loop runs.
+// Each network connection has a read loop, and a write loop only while the socket has a backlog.
+// On plain TCP a delivery is written at once, with a non-blocking write, by the goroutine that
+// routes it, when nothing else is queued for that socket; what the socket does not take, and
+// everything on TLS and WebSocket connections, goes to the write loop, which swaps out
+// everything queued, encodes it into one buffer and writes it with one call (it lingers 2 s on
+// TLS and WebSocket, and exits when drained on TCP). A connection's own replies (CONNACK,
+// acknowledgements, SUBACK, PINGRESP) are written by its read loop before it next waits for the
+// client. An idle connection thus costs one goroutine and no write buffer.
 // Publishing takes no global lock: the subscription trie is read under an RWMutex, then each
 // matching session is locked on its own while the message is handed to it. A message is one
 // allocation (payloads up to 64 bytes are stored inline), shared by every subscriber.
