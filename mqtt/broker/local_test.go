@@ -370,3 +370,46 @@ func TestQoS0KeptUpNothingDropped(t *testing.T) {
 		}
 	}
 }
+
+// A large in-flight window: packet ids stay unique among the messages in flight, acks in any
+// order complete them, and the queue drains in order.
+func TestLargeInflightWindow(t *testing.T) {
+	b, _ := New(Options{MaxQueued: 10_000, Logger: testLogger(t)})
+	defer b.Shutdown(context.Background())
+	rec := &localRecorder{}
+	lc, _, _ := b.ConnectLocal(LocalOptions{ClientID: "big", CleanSession: true, MaxInflight: 1000}, rec)
+	lc.Subscribe("w", 1)
+	lc.Suspend()
+	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "p", CleanSession: true}, &localRecorder{})
+	for i := 0; i < 3000; i++ {
+		publishSync(t, pub, Message{Topic: "w", Payload: []byte(fmt.Sprint(i)), QoS: 1})
+	}
+	lc.Resume()
+	acked := 0
+	for round := 0; acked < 3000 && round < 10; round++ {
+		msgs, pids := rec.got()
+		inFlight := map[uint16]bool{}
+		for _, pid := range pids[acked:] {
+			if inFlight[pid] {
+				t.Fatalf("packet id %d used twice in flight", pid)
+			}
+			inFlight[pid] = true
+		}
+		if n := len(pids) - acked; n != 1000 {
+			t.Fatalf("round %d: %d in flight, want the window of 1000", round, n)
+		}
+		// Acknowledge the batch backwards, the worst order.
+		for i := len(pids) - 1; i >= acked; i-- {
+			lc.Ack(pids[i])
+		}
+		for i := acked; i < len(msgs); i++ {
+			if string(msgs[i].Payload) != fmt.Sprint(i) {
+				t.Fatalf("message %d is %q", i, msgs[i].Payload)
+			}
+		}
+		acked = len(pids)
+	}
+	if acked != 3000 || lc.Pending() != 0 {
+		t.Fatalf("acked %d, pending %d", acked, lc.Pending())
+	}
+}

@@ -75,6 +75,7 @@ type session struct {
 	queueQoS0   bool
 	nextPID     uint16
 	nextSeq     uint64
+	pidsUsed    *[1024]uint64       // ids in flight, kept once the window passes 64
 	qos2In      map[uint16]struct{} // inbound QoS 2 packet ids awaiting PUBREL [MQTT-4.3.3-2]
 	data        map[string][]byte
 	will        *Will
@@ -171,15 +172,30 @@ func (s *session) enqueue(d *delivery, batch *store.Batch) {
 // send puts a QoS 1/2 delivery in flight with a fresh packet id.
 func (s *session) send(d *delivery) {
 	d.pid = s.allocPID()
+	s.markPID(d.pid, true)
 	s.inflight = append(s.inflight, d)
 	s.out.publish(*d)
 }
 
+// allocPID returns a packet id not in flight. Small windows are scanned; a large one (a
+// configured max_inflight in the thousands) keeps a bitmap of the ids in use.
 func (s *session) allocPID() uint16 {
+	if s.pidsUsed == nil && len(s.inflight) > 64 {
+		s.pidsUsed = new([1024]uint64)
+		for _, d := range s.inflight {
+			s.markPID(d.pid, true)
+		}
+	}
 	for {
 		s.nextPID++
 		if s.nextPID == 0 {
 			s.nextPID = 1
+		}
+		if s.pidsUsed != nil {
+			if s.pidsUsed[s.nextPID>>6]&(1<<(s.nextPID&63)) == 0 {
+				return s.nextPID
+			}
+			continue
 		}
 		free := true
 		for _, d := range s.inflight {
@@ -191,6 +207,17 @@ func (s *session) allocPID() uint16 {
 		if free {
 			return s.nextPID
 		}
+	}
+}
+
+func (s *session) markPID(pid uint16, used bool) {
+	if s.pidsUsed == nil || pid == 0 {
+		return
+	}
+	if used {
+		s.pidsUsed[pid>>6] |= 1 << (pid & 63)
+	} else {
+		s.pidsUsed[pid>>6] &^= 1 << (pid & 63)
 	}
 }
 
@@ -226,6 +253,7 @@ func (s *session) resend() {
 		}
 		if d.pid == 0 {
 			d.pid = s.allocPID()
+			s.markPID(d.pid, true)
 		}
 		d.dup = true
 		s.out.publish(*d)
@@ -241,9 +269,15 @@ func (s *session) complete(pid uint16, want byte) bool {
 		if d.pid != pid || (want != 0 && d.qos != want) {
 			continue
 		}
-		copy(s.inflight[i:], s.inflight[i+1:])
-		s.inflight[len(s.inflight)-1] = nil
-		s.inflight = s.inflight[:len(s.inflight)-1]
+		if i == 0 { // acknowledgements mostly come in order: O(1)
+			s.inflight[0] = nil
+			s.inflight = s.inflight[1:]
+		} else {
+			copy(s.inflight[i:], s.inflight[i+1:])
+			s.inflight[len(s.inflight)-1] = nil
+			s.inflight = s.inflight[:len(s.inflight)-1]
+		}
+		s.markPID(pid, false)
 		if d.seq != 0 && s.b.store != nil {
 			var b store.Batch
 			b.DeleteMessage(s.id, d.seq)
