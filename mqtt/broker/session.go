@@ -216,10 +216,10 @@ func (s *session) fill() {
 		}
 		if d.qos == 0 {
 			s.queued0--
-			s.unstore(d)
 			if !s.out.publish(d) {
 				s.b.stats.pubDropped.Add(1)
 			}
+			s.unstore(d)
 			continue
 		}
 		s.send(d)
