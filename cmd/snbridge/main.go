@@ -62,6 +62,7 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.String("predefined", "", "predefined MQTT-SN topics `file` (ClientID, TopicName, TopicID per line)")
 	fs.String("data-dir", "./data", "`dir`ectory of the store")
 	fs.String("log-level", "info", "debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +84,13 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return serve(ctx, cfg, log)
 }
 

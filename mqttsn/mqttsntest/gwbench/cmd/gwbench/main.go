@@ -1,0 +1,325 @@
+// Command gwbench measures an MQTT-SN gateway end to end (make bench-gateway): QoS 0 and QoS 1
+// flows from MQTT-SN clients over UDP to one MQTT subscriber over TCP, connects per second, and
+// the gateway's memory per idle connected client.
+//
+//	gwbench -snbridge bin/snbridge            start snbridge on free loopback ports and measure it
+//	gwbench -gateway H:P -broker H:P -pid N   measure a running gateway (RSS needs its pid)
+//
+// It prints one line per load and a Markdown table at the end.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"snbridge/mqtt/mqtttest/load"
+	"snbridge/mqttsn/mqttsntest/gwbench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gwbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	snbridge, snArgs, gateway, broker, cpuprofile, loads string
+	pid                                                  int
+	clients, messages, payload                           int
+	rates                                                []int
+	connects, connectWorkers, idle, idleSockets          int
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("gwbench", flag.ContinueOnError)
+	var o options
+	fs.StringVar(&o.snbridge, "snbridge", "", "snbridge `binary` to start on free loopback ports with a temporary data dir")
+	fs.StringVar(&o.snArgs, "snbridge-args", "", "extra `flags` for snbridge (space separated)")
+	fs.StringVar(&o.gateway, "gateway", "", "MQTT-SN gateway UDP `addr`ess (without -snbridge)")
+	fs.StringVar(&o.broker, "broker", "", "MQTT broker TCP `addr`ess (without -snbridge)")
+	fs.IntVar(&o.pid, "pid", 0, "`pid` of the gateway process, for RSS (without -snbridge)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "have snbridge write a CPU profile of the whole run to `file`")
+	fs.StringVar(&o.loads, "loads", "qos0,qos1,qos1sub0,connect,idle", "loads to run, comma separated: qos0 (at each of -rates), qos1, qos1sub0 (QoS 1 publishers, QoS 0 subscriber), connect, idle")
+	fs.IntVar(&o.clients, "clients", 100, "MQTT-SN publishers of the flow loads")
+	fs.IntVar(&o.messages, "messages", 1000, "messages per publisher")
+	fs.IntVar(&o.payload, "payload", 32, "payload octets")
+	rates := fs.String("rates", "50000,100000,150000,200000,0", "QoS 0 total rates in msg/s, comma separated; 0 = unpaced")
+	fs.IntVar(&o.connects, "connects", 10000, "clients of the connect-rate load, one UDP socket each")
+	fs.IntVar(&o.connectWorkers, "connect-workers", 64, "concurrent CONNECTs")
+	fs.IntVar(&o.idle, "idle", 100000, "idle clients for the memory load, behind the forwarder encapsulation")
+	fs.IntVar(&o.idleSockets, "idle-sockets", 100, "UDP sockets (forwarders) the idle clients share")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for r := range strings.SplitSeq(*rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n < 0 {
+			return fmt.Errorf("-rates: %q is not a rate", r)
+		}
+		o.rates = append(o.rates, n)
+	}
+	raiseFileLimit()
+
+	if o.snbridge != "" {
+		sn, err := spawn(ctx, o.snbridge, o.cpuprofile, strings.Fields(o.snArgs))
+		if err != nil {
+			return err
+		}
+		defer sn.stop()
+		o.gateway, o.broker, o.pid = sn.gateway, sn.broker, sn.cmd.Process.Pid
+		fmt.Fprintf(out, "snbridge pid %d: MQTT %s, MQTT-SN %s, log %s\n", o.pid, o.broker, o.gateway, sn.logPath)
+	}
+	if o.gateway == "" || o.broker == "" {
+		return errors.New("give -snbridge, or -gateway and -broker")
+	}
+	fmt.Fprintf(out, "gwbench: %s/%s, GOMAXPROCS %d\n", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
+
+	var flows []gwbench.FlowResult
+	var conns []gwbench.ConnectResult
+	var idle *idleResult
+	for load := range strings.SplitSeq(o.loads, ",") {
+		load = strings.TrimSpace(load)
+		switch load {
+		case "qos0":
+			for _, rate := range o.rates {
+				r, err := gwbench.RunFlow(ctx, o.flow(0, rate))
+				fmt.Fprintln(out, r)
+				if err != nil {
+					return err
+				}
+				flows = append(flows, r)
+			}
+		case "qos1", "qos1sub0":
+			cfg := o.flow(1, 0)
+			if load == "qos1sub0" {
+				cfg.SubscriberQoS = 0
+			}
+			r, err := gwbench.RunFlow(ctx, cfg)
+			fmt.Fprintln(out, r)
+			if err != nil {
+				return err
+			}
+			flows = append(flows, r)
+		case "connect":
+			sw, r, err := gwbench.Connect(ctx, gwbench.ConnectConfig{Gateway: o.gateway, Clients: o.connects, Workers: o.connectWorkers})
+			fmt.Fprintln(out, r)
+			sw.Close()
+			if err != nil {
+				return err
+			}
+			conns = append(conns, r)
+		case "idle":
+			r, c, err := o.idleLoad(ctx)
+			if c.Connected > 0 {
+				fmt.Fprintln(out, c)
+				conns = append(conns, c)
+			}
+			if err != nil {
+				return err
+			}
+			idle = &r
+			fmt.Fprintf(out, "idle: RSS %.1f MiB → %.1f MiB with %d clients: %.0f B per client\n", mib(r.before), mib(r.after), r.clients, r.perClient())
+		case "":
+		default:
+			return fmt.Errorf("-loads: unknown load %q", load)
+		}
+	}
+	printTables(out, flows, conns, idle)
+	return nil
+}
+
+func (o *options) flow(qos, rate int) gwbench.FlowConfig {
+	return gwbench.FlowConfig{Gateway: o.gateway, Broker: o.broker, Clients: o.clients, Messages: o.messages, Payload: o.payload, QoS: qos, SubscriberQoS: -1, Rate: rate}
+}
+
+type idleResult struct {
+	clients       int
+	before, after int64
+}
+
+func (r idleResult) perClient() float64 { return float64(r.after-r.before) / float64(r.clients) }
+
+// idleLoad connects o.idle clients behind the forwarder encapsulation and reads the gateway's
+// RSS before and after (after a pause for the heap to settle).
+func (o *options) idleLoad(ctx context.Context) (idleResult, gwbench.ConnectResult, error) {
+	if o.pid == 0 {
+		return idleResult{}, gwbench.ConnectResult{}, errors.New("idle: the gateway's pid is needed (-pid)")
+	}
+	time.Sleep(2 * time.Second)
+	before, err := load.RSS(o.pid)
+	if err != nil {
+		return idleResult{}, gwbench.ConnectResult{}, err
+	}
+	sw, c, err := gwbench.Connect(ctx, gwbench.ConnectConfig{Gateway: o.gateway, Clients: o.idle, Workers: o.idleSockets, Forwarder: true})
+	defer sw.Close()
+	if err != nil {
+		return idleResult{}, c, err
+	}
+	time.Sleep(2 * time.Second)
+	after, err := load.RSS(o.pid)
+	return idleResult{clients: c.Connected, before: before, after: after}, c, err
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func printTables(out io.Writer, flows []gwbench.FlowResult, conns []gwbench.ConnectResult, idle *idleResult) {
+	if len(flows) > 0 {
+		fmt.Fprintln(out, "\n| load | msg/s | delivered | lost | dup | retries | p50 | p99 | max |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, r := range flows {
+			name := fmt.Sprintf("QoS %d → sub QoS %d, %d × %d", r.Config.QoS, r.Config.SubscriberQoS, r.Config.Clients, r.Config.Messages)
+			switch {
+			case r.Config.QoS == 1:
+				name += ", 1 in flight per client"
+			case r.Config.Rate > 0:
+				name += fmt.Sprintf(", paced %d/s", r.Config.Rate)
+			default:
+				name += ", unpaced"
+			}
+			fmt.Fprintf(out, "| %s | %.0f | %d / %d | %d | %d | %d | %v | %v | %v |\n", name, r.PerSecond(), r.Delivered, r.Expected(),
+				r.Lost(), r.Duplicates, r.Retries, round(r.P50), round(r.P99), round(r.Max))
+		}
+	}
+	if len(conns) > 0 {
+		fmt.Fprintln(out, "\n| connects | clients | time | connects/s |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|")
+		for _, r := range conns {
+			how := fmt.Sprintf("one UDP socket per client, %d at a time", r.Config.Workers)
+			if r.Config.Forwarder {
+				how = fmt.Sprintf("forwarder encapsulation, %d sockets, 1 at a time each", r.Config.Workers)
+			}
+			fmt.Fprintf(out, "| %s | %d / %d | %v | %.0f |\n", how, r.Connected, r.Config.Clients, r.Elapsed.Round(time.Millisecond), r.PerSecond())
+		}
+	}
+	if idle != nil {
+		fmt.Fprintln(out, "\n| idle clients | RSS before | RSS after | per client |")
+		fmt.Fprintln(out, "|---:|---:|---:|---:|")
+		fmt.Fprintf(out, "| %d | %.1f MiB | %.1f MiB | %.0f B |\n", idle.clients, mib(idle.before), mib(idle.after), idle.perClient())
+	}
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// raiseFileLimit lifts the soft limit of open files to the hard one (inherited by snbridge):
+// the connect load opens one socket per client.
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
+
+// snbridge is a spawned snbridge process.
+type snbridge struct {
+	cmd             *exec.Cmd
+	dir, logPath    string
+	gateway, broker string
+	done            chan error
+}
+
+var listenRE = regexp.MustCompile(`msg=listening listener=(\S+) addr=(\S+)`)
+
+// spawn starts snbridge on free loopback ports (":0", read back from its log) with a temporary
+// data directory and the store on, as it runs by default.
+func spawn(ctx context.Context, bin, cpuprofile string, extra []string) (*snbridge, error) {
+	dir, err := os.MkdirTemp("", "gwbench-")
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "snbridge.yaml")
+	// No ADVERTISE broadcasts from a benchmark; no $SYS noise.
+	if err := os.WriteFile(cfg, []byte("limits:\n  sys_interval: 0s\nmqttsn:\n  advertise_interval: 0s\n"), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}
+	if cpuprofile != "" {
+		args = append(args, "--cpuprofile", cpuprofile)
+	}
+	args = append(args, extra...)
+	s := &snbridge{dir: dir, logPath: filepath.Join(dir, "snbridge.log"), done: make(chan error, 1)}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout = logf
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make(chan [2]string, 4)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintln(logf, sc.Text())
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- [2]string{m[1], m[2]}
+			}
+		}
+		s.done <- s.cmd.Wait()
+		logf.Close()
+	}()
+	timeout := time.After(10 * time.Second)
+	for s.gateway == "" || s.broker == "" {
+		select {
+		case l := <-found:
+			switch l[0] {
+			case "mqtt":
+				s.broker = l[1]
+			case "mqttsn":
+				s.gateway = l[1]
+			}
+		case err := <-s.done:
+			return nil, fmt.Errorf("snbridge exited: %v (log %s)", err, s.logPath)
+		case <-timeout:
+			s.stop()
+			return nil, fmt.Errorf("snbridge did not start listening (log %s)", s.logPath)
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		}
+	}
+	return s, nil
+}
+
+// stop ends snbridge with SIGTERM (a CPU profile is written on the way out) and removes its
+// data directory; the log stays.
+func (s *snbridge) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	os.RemoveAll(filepath.Join(s.dir, "data"))
+}
