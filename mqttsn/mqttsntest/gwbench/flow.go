@@ -394,7 +394,7 @@ func (r *recorder) run(c *mqttConn, base time.Time) {
 		if pub.QoS == 1 {
 			c.buf, _ = mqtt.Append(c.buf, &mqtt.Puback{PacketID: pub.PacketID})
 		}
-		if len(c.buf) > 0 && c.r.Buffered() == 0 { // acknowledge in batches
+		if len(c.buf) >= 1024 || (len(c.buf) > 0 && c.r.Buffered() == 0) { // acknowledge in batches
 			if _, err := c.nc.Write(c.buf); err != nil {
 				return
 			}

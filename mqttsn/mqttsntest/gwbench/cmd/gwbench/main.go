@@ -45,6 +45,7 @@ type options struct {
 	clients, messages, payload                           int
 	rates                                                []int
 	connects, connectWorkers, idle, idleSockets          int
+	maxInflight                                          int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -52,6 +53,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs.StringVar(&o.snbridge, "snbridge", "", "snbridge `binary` to start on free loopback ports with a temporary data dir")
 	fs.StringVar(&o.snArgs, "snbridge-args", "", "extra `flags` for snbridge (space separated)")
+	fs.IntVar(&o.maxInflight, "max-inflight", 0, "limits.max_inflight of the started snbridge (the subscriber's QoS 1 window); 0 = its default")
 	fs.StringVar(&o.gateway, "gateway", "", "MQTT-SN gateway UDP `addr`ess (without -snbridge)")
 	fs.StringVar(&o.broker, "broker", "", "MQTT broker TCP `addr`ess (without -snbridge)")
 	fs.IntVar(&o.pid, "pid", 0, "`pid` of the gateway process, for RSS (without -snbridge)")
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	raiseFileLimit()
 
 	if o.snbridge != "" {
-		sn, err := spawn(ctx, o.snbridge, o.cpuprofile, strings.Fields(o.snArgs))
+		sn, err := spawn(ctx, o.snbridge, o.cpuprofile, o.maxInflight, strings.Fields(o.snArgs))
 		if err != nil {
 			return err
 		}
@@ -92,31 +94,35 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "gwbench: %s/%s, GOMAXPROCS %d\n", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 
 	var flows []gwbench.FlowResult
+	var flowCPU []cpuUse
 	var conns []gwbench.ConnectResult
 	var idle *idleResult
 	for load := range strings.SplitSeq(o.loads, ",") {
 		load = strings.TrimSpace(load)
 		switch load {
-		case "qos0":
-			for _, rate := range o.rates {
-				r, err := gwbench.RunFlow(ctx, o.flow(0, rate))
-				fmt.Fprintln(out, r)
+		case "qos0", "qos1", "qos1sub0":
+			rates := o.rates
+			if load != "qos0" {
+				rates = []int{0}
+			}
+			for _, rate := range rates {
+				cfg := o.flow(0, rate)
+				if load != "qos0" {
+					cfg.QoS = 1
+				}
+				if load == "qos1sub0" {
+					cfg.SubscriberQoS = 0
+				}
+				before := o.cpu()
+				r, err := gwbench.RunFlow(ctx, cfg)
+				use := o.cpu().minus(before)
+				fmt.Fprintf(out, "%v; CPU: snbridge %v, gwbench %v\n", r, use.gateway, use.self)
 				if err != nil {
 					return err
 				}
 				flows = append(flows, r)
+				flowCPU = append(flowCPU, use)
 			}
-		case "qos1", "qos1sub0":
-			cfg := o.flow(1, 0)
-			if load == "qos1sub0" {
-				cfg.SubscriberQoS = 0
-			}
-			r, err := gwbench.RunFlow(ctx, cfg)
-			fmt.Fprintln(out, r)
-			if err != nil {
-				return err
-			}
-			flows = append(flows, r)
 		case "connect":
 			sw, r, err := gwbench.Connect(ctx, gwbench.ConnectConfig{Gateway: o.gateway, Clients: o.connects, Workers: o.connectWorkers})
 			fmt.Fprintln(out, r)
@@ -141,7 +147,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("-loads: unknown load %q", load)
 		}
 	}
-	printTables(out, flows, conns, idle)
+	printTables(out, flows, flowCPU, conns, idle)
 	return nil
 }
 
@@ -177,13 +183,41 @@ func (o *options) idleLoad(ctx context.Context) (idleResult, gwbench.ConnectResu
 	return idleResult{clients: c.Connected, before: before, after: after}, c, err
 }
 
+// cpuUse is CPU time (user + system) of the gateway process and of gwbench itself.
+type cpuUse struct{ gateway, self time.Duration }
+
+func (a cpuUse) minus(b cpuUse) cpuUse { return cpuUse{a.gateway - b.gateway, a.self - b.self} }
+
+func (o *options) cpu() cpuUse {
+	var u cpuUse
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Round(10 * time.Millisecond)
+	}
+	if o.pid == 0 {
+		return u
+	}
+	// /proc/PID/stat: fields 14 and 15 are utime and stime in clock ticks (USER_HZ, 100 on Linux).
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(o.pid) + "/stat")
+	if err != nil {
+		return u
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) > 12 {
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		u.gateway = time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return u
+}
+
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-func printTables(out io.Writer, flows []gwbench.FlowResult, conns []gwbench.ConnectResult, idle *idleResult) {
+func printTables(out io.Writer, flows []gwbench.FlowResult, cpu []cpuUse, conns []gwbench.ConnectResult, idle *idleResult) {
 	if len(flows) > 0 {
-		fmt.Fprintln(out, "\n| load | msg/s | delivered | lost | dup | retries | p50 | p99 | max |")
-		fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-		for _, r := range flows {
+		fmt.Fprintln(out, "\n| load | msg/s | delivered | lost | dup | retries | p50 | p99 | max | snbridge CPU | µs CPU/msg | gwbench CPU |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for i, r := range flows {
 			name := fmt.Sprintf("QoS %d → sub QoS %d, %d × %d", r.Config.QoS, r.Config.SubscriberQoS, r.Config.Clients, r.Config.Messages)
 			switch {
 			case r.Config.QoS == 1:
@@ -193,8 +227,12 @@ func printTables(out io.Writer, flows []gwbench.FlowResult, conns []gwbench.Conn
 			default:
 				name += ", unpaced"
 			}
-			fmt.Fprintf(out, "| %s | %.0f | %d / %d | %d | %d | %d | %v | %v | %v |\n", name, r.PerSecond(), r.Delivered, r.Expected(),
-				r.Lost(), r.Duplicates, r.Retries, round(r.P50), round(r.P99), round(r.Max))
+			perMsg := "–"
+			if cpu[i].gateway > 0 && r.Sent > 0 {
+				perMsg = fmt.Sprintf("%.1f", float64(cpu[i].gateway.Microseconds())/float64(r.Sent))
+			}
+			fmt.Fprintf(out, "| %s | %.0f | %d / %d | %d | %d | %d | %v | %v | %v | %v | %s | %v |\n", name, r.PerSecond(), r.Delivered, r.Expected(),
+				r.Lost(), r.Duplicates, r.Retries, round(r.P50), round(r.P99), round(r.Max), cpu[i].gateway, perMsg, cpu[i].self)
 		}
 	}
 	if len(conns) > 0 {
@@ -247,14 +285,19 @@ var listenRE = regexp.MustCompile(`msg=listening listener=(\S+) addr=(\S+)`)
 
 // spawn starts snbridge on free loopback ports (":0", read back from its log) with a temporary
 // data directory and the store on, as it runs by default.
-func spawn(ctx context.Context, bin, cpuprofile string, extra []string) (*snbridge, error) {
+func spawn(ctx context.Context, bin, cpuprofile string, maxInflight int, extra []string) (*snbridge, error) {
 	dir, err := os.MkdirTemp("", "gwbench-")
 	if err != nil {
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "snbridge.yaml")
 	// No ADVERTISE broadcasts from a benchmark; no $SYS noise.
-	if err := os.WriteFile(cfg, []byte("limits:\n  sys_interval: 0s\nmqttsn:\n  advertise_interval: 0s\n"), 0o644); err != nil {
+	yaml := "limits:\n  sys_interval: 0s\n"
+	if maxInflight > 0 {
+		yaml += fmt.Sprintf("  max_inflight: %d\n", maxInflight)
+	}
+	yaml += "mqttsn:\n  advertise_interval: 0s\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 		return nil, err
 	}
 	args := []string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}
