@@ -82,7 +82,8 @@ bench-broker: build test-deps
 # rates, then unpaced) and QoS 1 (one in flight per client); connects per second; RSS per idle
 # client with 100 000 clients behind the forwarder encapsulation (100 UDP sockets). gwbench starts
 # ./bin/snbridge on free loopback ports with a temporary data dir (store on), raises its own
-# `ulimit -n` soft limit to the hard one (inherited by snbridge), and prints a table. Options:
+# `ulimit -n` soft limit to the hard one (inherited by snbridge), runs itself on one core
+# (GOMAXPROCS 1, -procs) so that the gateway keeps one, and prints a table. Options:
 # BENCH_GATEWAY_ARGS (e.g. -loads qos0 -rates 80000,120000 -cpuprofile /tmp/gw.pprof).
 BENCH_GATEWAY_ARGS ?=
 bench-gateway: build

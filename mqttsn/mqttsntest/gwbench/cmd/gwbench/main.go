@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.clients, "clients", 100, "MQTT-SN publishers of the flow loads")
 	fs.IntVar(&o.messages, "messages", 1000, "messages per publisher")
 	fs.IntVar(&o.payload, "payload", 32, "payload octets")
+	procs := fs.Int("procs", 1, "GOMAXPROCS of the generator: on a small machine the generator must leave the gateway a core")
 	rates := fs.String("rates", "50000,100000,150000,200000,0", "QoS 0 total rates in msg/s, comma separated; 0 = unpaced")
 	fs.IntVar(&o.connects, "connects", 10000, "clients of the connect-rate load, one UDP socket each")
 	fs.IntVar(&o.connectWorkers, "connect-workers", 64, "concurrent CONNECTs")
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		o.rates = append(o.rates, n)
 	}
 	raiseFileLimit()
+	runtime.GOMAXPROCS(*procs)
 
 	if o.snbridge != "" {
 		sn, err := spawn(ctx, o.snbridge, o.cpuprofile, o.maxInflight, strings.Fields(o.snArgs))
@@ -228,8 +230,8 @@ func printTables(out io.Writer, flows []gwbench.FlowResult, cpu []cpuUse, conns 
 				name += ", unpaced"
 			}
 			perMsg := "–"
-			if cpu[i].gateway > 0 && r.Sent > 0 {
-				perMsg = fmt.Sprintf("%.1f", float64(cpu[i].gateway.Microseconds())/float64(r.Sent))
+			if cpu[i].gateway > 0 && r.Delivered > 0 {
+				perMsg = fmt.Sprintf("%.1f", float64(cpu[i].gateway.Microseconds())/float64(r.Delivered))
 			}
 			fmt.Fprintf(out, "| %s | %.0f | %d / %d | %d | %d | %d | %v | %v | %v | %v | %s | %v |\n", name, r.PerSecond(), r.Delivered, r.Expected(),
 				r.Lost(), r.Duplicates, r.Retries, round(r.P50), round(r.P99), round(r.Max), cpu[i].gateway, perMsg, cpu[i].self)
