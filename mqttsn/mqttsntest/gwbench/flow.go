@@ -74,6 +74,9 @@ type FlowResult struct {
 	SendTime   time.Duration // first send to last send
 	P50, P99   time.Duration // publish → delivery latency
 	Max        time.Duration
+	// SubscriberDropped: the broker closed the subscriber's connection before the end (a slow
+	// consumer); what had not reached it is lost.
+	SubscriberDropped bool
 }
 
 // Expected is the number of messages the publishers were to send.
@@ -97,9 +100,13 @@ func (r FlowResult) String() string {
 	} else if r.Config.QoS == 1 {
 		pace = "1 in flight per client"
 	}
-	return fmt.Sprintf("QoS %d (subscriber %d), %d clients × %d, %s: %.0f msg/s; %d/%d delivered (%d lost, %d dup, %d retries); latency p50 %v p99 %v max %v",
+	s := fmt.Sprintf("QoS %d (subscriber %d), %d clients × %d, %s: %.0f msg/s; %d/%d delivered (%d lost, %d dup, %d retries); latency p50 %v p99 %v max %v",
 		r.Config.QoS, r.Config.SubscriberQoS, r.Config.Clients, r.Config.Messages, pace, r.PerSecond(), r.Delivered, r.Expected(), r.Lost(),
 		r.Duplicates, r.Retries, r.P50, r.P99, r.Max)
+	if r.SubscriberDropped {
+		s += "; the broker closed the subscriber's connection"
+	}
+	return s
 }
 
 // RunFlow runs one flow load.
@@ -189,8 +196,10 @@ func RunFlow(ctx context.Context, cfg FlowConfig) (FlowResult, error) {
 			last, lastChange = n, time.Now()
 		}
 	}
+	rec.closing.Store(true)
 	sub.nc.Close()
 	<-recDone
+	res.SubscriberDropped = rec.dropped
 
 	res.Delivered, res.Duplicates = rec.delivered.Load(), rec.duplicates
 	res.Elapsed = time.Duration(rec.lastNS)
@@ -365,6 +374,8 @@ func (p *publisher) awaitPuback(msgID uint16, wait time.Duration) (bool, error) 
 
 // recorder is the subscriber's bookkeeping; only its goroutine writes, delivered excepted.
 type recorder struct {
+	closing    atomic.Bool // set before the run closes the connection
+	dropped    bool        // the connection ended otherwise
 	seen       [][]bool
 	delivered  atomic.Uint64
 	duplicates uint64
@@ -384,7 +395,8 @@ func (r *recorder) run(c *mqttConn, base time.Time) {
 	for {
 		pk, err := c.r.ReadReused()
 		if err != nil {
-			return // closed at the end of the run
+			r.dropped = !r.closing.Load()
+			return
 		}
 		pub, ok := pk.(*mqtt.Publish)
 		if !ok {

@@ -95,8 +95,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "gwbench: %s/%s, GOMAXPROCS %d\n", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
 
+	sys, err := watchSys(ctx, o.broker)
+	if err != nil {
+		return fmt.Errorf("$SYS watcher: %w", err)
+	}
+	defer sys.close()
 	var flows []gwbench.FlowResult
 	var flowCPU []cpuUse
+	var flowDrops []counters
 	var conns []gwbench.ConnectResult
 	var idle *idleResult
 	for load := range strings.SplitSeq(o.loads, ",") {
@@ -115,10 +121,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				if load == "qos1sub0" {
 					cfg.SubscriberQoS = 0
 				}
+				cBefore := sys.snapshot()
 				before := o.cpu()
 				r, err := gwbench.RunFlow(ctx, cfg)
 				use := o.cpu().minus(before)
-				fmt.Fprintf(out, "%v; CPU: snbridge %v, gwbench %v\n", r, use.gateway, use.self)
+				drops := sys.snapshot().minus(cBefore)
+				fmt.Fprintf(out, "%v; CPU: snbridge %v, gwbench %v; %v\n", r, use.gateway, use.self, drops)
+				flowDrops = append(flowDrops, drops)
 				if err != nil {
 					return err
 				}
@@ -149,7 +158,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("-loads: unknown load %q", load)
 		}
 	}
-	printTables(out, flows, flowCPU, conns, idle)
+	printTables(out, flows, flowCPU, flowDrops, conns, idle)
 	return nil
 }
 
@@ -215,9 +224,9 @@ func (o *options) cpu() cpuUse {
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-func printTables(out io.Writer, flows []gwbench.FlowResult, cpu []cpuUse, conns []gwbench.ConnectResult, idle *idleResult) {
+func printTables(out io.Writer, flows []gwbench.FlowResult, cpu []cpuUse, drops []counters, conns []gwbench.ConnectResult, idle *idleResult) {
 	if len(flows) > 0 {
-		fmt.Fprintln(out, "\n| load | msg/s | delivered | lost | dup | retries | p50 | p99 | max | snbridge CPU | µs CPU/msg | gwbench CPU |")
+		fmt.Fprintln(out, "\n| load | msg/s | delivered | lost: kernel / gateway / broker | dup | retries | p50 | p99 | max | snbridge CPU | µs CPU/msg | gwbench CPU |")
 		fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for i, r := range flows {
 			name := fmt.Sprintf("QoS %d → sub QoS %d, %d × %d", r.Config.QoS, r.Config.SubscriberQoS, r.Config.Clients, r.Config.Messages)
@@ -233,8 +242,17 @@ func printTables(out io.Writer, flows []gwbench.FlowResult, cpu []cpuUse, conns 
 			if cpu[i].gateway > 0 && r.Delivered > 0 {
 				perMsg = fmt.Sprintf("%.1f", float64(cpu[i].gateway.Microseconds())/float64(r.Delivered))
 			}
-			fmt.Fprintf(out, "| %s | %.0f | %d / %d | %d | %d | %d | %v | %v | %v | %v | %s | %v |\n", name, r.PerSecond(), r.Delivered, r.Expected(),
-				r.Lost(), r.Duplicates, r.Retries, round(r.P50), round(r.P99), round(r.Max), cpu[i].gateway, perMsg, cpu[i].self)
+			lost := fmt.Sprint(r.Lost())
+			if d := drops[i]; d.brokerSysPresent {
+				// The gateway hands the broker what it does not drop; the kernel count is system-wide.
+				gw := int64(r.Sent) - d.udpRcvbufErrors - d.brokerReceived
+				lost = fmt.Sprintf("%d: %d / %d / %d", r.Lost(), d.udpRcvbufErrors, max(gw, 0), d.brokerDropped)
+			}
+			if r.SubscriberDropped {
+				lost += " (subscriber disconnected by the broker)"
+			}
+			fmt.Fprintf(out, "| %s | %.0f | %d / %d | %s | %d | %d | %v | %v | %v | %v | %s | %v |\n", name, r.PerSecond(), r.Delivered, r.Expected(),
+				lost, r.Duplicates, r.Retries, round(r.P50), round(r.P99), round(r.Max), cpu[i].gateway, perMsg, cpu[i].self)
 		}
 	}
 	if len(conns) > 0 {
@@ -293,8 +311,8 @@ func spawn(ctx context.Context, bin, cpuprofile string, maxInflight int, extra [
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "snbridge.yaml")
-	// No ADVERTISE broadcasts from a benchmark; no $SYS noise.
-	yaml := "limits:\n  sys_interval: 0s\n"
+	// No ADVERTISE broadcasts from a benchmark.
+	yaml := "limits:\n  sys_interval: 1s\n" // $SYS counters attribute the losses
 	if maxInflight > 0 {
 		yaml += fmt.Sprintf("  max_inflight: %d\n", maxInflight)
 	}
