@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"snbridge/mqttsn/client"
+	"snbridge/mqttsn/mqttsntest/gwbench"
 )
 
 // The MQTT-SN gateway inside snbridge, end to end: MQTT-SN clients (mqttsn/client) over real
@@ -372,5 +373,36 @@ func sleepAcrossRestart(t *testing.T, sig syscall.Signal) {
 	pahoPublish(t, pub2, "sleep/named", 1, false, "awake")
 	if m := receive(t, got, "subscription kept across the restart"); m.Topic != "sleep/named" || string(m.Payload) != "awake" {
 		t.Errorf("got %q %q", m.Topic, m.Payload)
+	}
+}
+
+// The load generator of make bench-gateway against run(), small: every message arrives, at QoS 0
+// and QoS 1, and every client connects, with a socket each and behind the forwarder
+// encapsulation.
+func TestGatewayBenchLoads(t *testing.T) {
+	noLeaks(t)
+	mqttAddr, snAddr, _ := snbridgeInProcess(t, e2eConfig)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, cfg := range []gwbench.FlowConfig{
+		{Clients: 5, Messages: 200, QoS: 0, SubscriberQoS: -1, Rate: 2000},
+		{Clients: 5, Messages: 200, QoS: 1, SubscriberQoS: -1},
+		{Clients: 5, Messages: 200, QoS: 1, SubscriberQoS: 0},
+	} {
+		cfg.Gateway, cfg.Broker = snAddr, mqttAddr
+		r, err := gwbench.RunFlow(ctx, cfg)
+		if err != nil {
+			t.Fatalf("%v: %v", r, err)
+		}
+		if r.Delivered != 1000 || r.Lost() != 0 || r.Duplicates != 0 || r.P99 <= 0 || r.PerSecond() <= 0 {
+			t.Errorf("want all 1000 messages once: %v", r)
+		}
+	}
+	for _, fwd := range []bool{false, true} {
+		sw, r, err := gwbench.Connect(ctx, gwbench.ConnectConfig{Gateway: snAddr, Clients: 200, Workers: 4, Forwarder: fwd})
+		sw.Close()
+		if err != nil || r.Connected != 200 {
+			t.Errorf("forwarder %v: %v, %v", fwd, r, err)
+		}
 	}
 }
