@@ -239,8 +239,9 @@ func printTables(out io.Writer, flows []gwbench.FlowResult, cpu []cpuUse, drops 
 				name += ", unpaced"
 			}
 			perMsg := "–"
-			if cpu[i].gateway > 0 && r.Delivered > 0 {
-				perMsg = fmt.Sprintf("%.1f", float64(cpu[i].gateway.Microseconds())/float64(r.Delivered))
+			// Per datagram that reached the gateway's socket (the kernel's drops cost it nothing).
+			if handled := int64(r.Sent) - drops[i].udpRcvbufErrors; cpu[i].gateway > 0 && handled > 0 {
+				perMsg = fmt.Sprintf("%.1f", float64(cpu[i].gateway.Microseconds())/float64(handled))
 			}
 			lost := fmt.Sprint(r.Lost())
 			if d := drops[i]; d.brokerSysPresent {
