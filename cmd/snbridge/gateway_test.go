@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 
 	"snbridge/mqttsn/client"
 	"snbridge/mqttsn/mqttsntest/gwbench"
+	"snbridge/mqttsn/packet"
 )
 
 // The MQTT-SN gateway inside snbridge, end to end: MQTT-SN clients (mqttsn/client) over real
@@ -404,5 +406,37 @@ func TestGatewayBenchLoads(t *testing.T) {
 		if err != nil || r.Connected != 200 {
 			t.Errorf("forwarder %v: %v, %v", fwd, r, err)
 		}
+	}
+}
+
+// The broker's ACLs apply to sensors (anonymous local clients): a denied publish is answered
+// with PUBACK "not supported" (0x03, the adapter's translation of broker.ErrNotAuthorized) and
+// does not reach subscribers; a denied subscription gets SUBACK 0x03.
+func TestGatewayACL(t *testing.T) {
+	noLeaks(t)
+	acl := filepath.Join(t.TempDir(), "acl")
+	os.WriteFile(acl, []byte("topic readwrite sensors/#\ntopic read app/#\n"), 0o644)
+	mqttAddr, snAddr, _ := snbridgeInProcess(t, e2eConfig+"auth:\n  acl_file: "+acl+"\n")
+	watcher := pahoClient(t, mqttAddr, "acl-watcher")
+	denied := pahoSubscribe(t, watcher, "forbidden/#", 1)
+	allowed := pahoSubscribe(t, watcher, "sensors/#", 1)
+
+	sn := snConnect(t, snAddr, client.Options{ClientID: "acl-sensor", CleanSession: true})
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := sn.Publish(ctx, "forbidden/x", []byte("no"), client.QoS1, false); !errors.Is(err, packet.NotSupported) {
+		t.Fatalf("publish to a denied topic: %v, want PUBACK %v", err, packet.NotSupported)
+	}
+	if _, err := sn.Subscribe(ctx, "forbidden/#", client.QoS1, nil); !errors.Is(err, packet.NotSupported) {
+		t.Fatalf("subscribe to a denied filter: %v, want SUBACK %v", err, packet.NotSupported)
+	}
+	snPublish(t, sn, "sensors/ok", client.QoS1, false, "yes")
+	if m := receive(t, allowed, "allowed publish"); m.payload != "yes" {
+		t.Fatalf("got %+v", m)
+	}
+	select {
+	case m := <-denied:
+		t.Fatalf("a denied publish reached a subscriber: %+v", m)
+	default:
 	}
 }
