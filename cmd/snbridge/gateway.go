@@ -20,16 +20,18 @@ type gatewayRun struct {
 	// brokerCtx is the context to serve the broker with: it ends after the run's context, once
 	// the gateway has stopped and detached its sensors (SIGTERM stops the gateway first, so no
 	// sensor sees the broker go away under it and the persistent sessions are left intact).
-	brokerCtx context.Context
-	stop      context.CancelFunc
-	done      chan struct{}
-	err       error
+	brokerCtx    context.Context
+	brokerCancel context.CancelFunc
+	stop         context.CancelFunc
+	done         chan struct{}
+	err          error
 }
 
 // wait stops the gateway if it still runs (the broker ended first) and returns its error.
 func (r *gatewayRun) wait() error {
 	r.stop()
 	<-r.done
+	r.brokerCancel()
 	return r.err
 }
 
@@ -39,7 +41,7 @@ func (r *gatewayRun) wait() error {
 func startGateway(ctx context.Context, cfg Config, b *broker.Broker, log *slog.Logger) (*gatewayRun, error) {
 	bctx, bcancel := context.WithCancel(context.WithoutCancel(ctx))
 	gctx, stop := context.WithCancel(ctx)
-	r := &gatewayRun{brokerCtx: bctx, stop: stop, done: make(chan struct{})}
+	r := &gatewayRun{brokerCtx: bctx, brokerCancel: bcancel, stop: stop, done: make(chan struct{})}
 	if cfg.MQTTSN.UDP == "" {
 		// No gateway: the broker stops with ctx.
 		context.AfterFunc(ctx, bcancel)

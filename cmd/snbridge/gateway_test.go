@@ -440,3 +440,34 @@ func TestGatewayACL(t *testing.T) {
 	default:
 	}
 }
+
+// --mqttsn off runs the broker alone; an MQTT-SN address in use stops snbridge with an error
+// naming the listener, before anything is served.
+func TestGatewayOffAndAddressInUse(t *testing.T) {
+	noLeaks(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--mqtt", "127.0.0.1:0", "--mqttsn", "off", "--data-dir", filepath.Join(dir, "data")}, io.Discard, logs)
+	}()
+	waitListening(t, logs.String, "mqtt")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if strings.Contains(logs.String(), "listener=mqttsn") || strings.Contains(logs.String(), "mqtt-sn gateway serving") {
+		t.Fatalf("--mqttsn off started the gateway:\n%s", logs.String())
+	}
+
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	err = run(context.Background(), []string{"--mqtt", "127.0.0.1:0", "--mqttsn", busy.LocalAddr().String(), "--data-dir", filepath.Join(dir, "data")}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "mqtt-sn listener") {
+		t.Fatalf("run with the MQTT-SN address in use: %v", err)
+	}
+}
