@@ -217,6 +217,27 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("per-client predefined topics from the file, and a short topic", func(t *testing.T) {
+		energy := pahoSubscribe(t, sub, "meters/0042/energy", 2)
+		short := pahoSubscribe(t, sub, "zz", 2)
+		sn := snConnect(t, snAddr, client.Options{ClientID: "meter-0042", CleanSession: true,
+			PredefinedTopics: map[string]uint16{"meters/0042/energy": 100, "meters/0042/alarm": 101}})
+		alarm := snSubscribe(t, sn, "meters/0042/alarm", client.QoS1) // by predefined id 101
+		snPublish(t, sn, "meters/0042/energy", client.QoS1, false, "42 kWh") // by predefined id 100
+		if got, want := receive(t, energy, "per-client predefined publish"), (pahoMessage{"meters/0042/energy", "42 kWh", 1, false}); got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		snPublish(t, sn, "zz", client.QoS1, false, "short")
+		if got, want := receive(t, short, "short topic publish"), (pahoMessage{"zz", "short", 1, false}); got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		pahoPublish(t, sub, "meters/0042/alarm", 1, false, "overload")
+		m := receive(t, alarm, "per-client predefined subscription")
+		if m.Topic != "meters/0042/alarm" || m.TopicIDType != packet.TopicIDPredefined || m.TopicID != 101 || string(m.Payload) != "overload" {
+			t.Errorf("got %q (%v %d) %q", m.Topic, m.TopicIDType, m.TopicID, m.Payload)
+		}
+	})
+
 	t.Run("retained both ways", func(t *testing.T) {
 		sn := snConnect(t, snAddr, client.Options{ClientID: "e2e-retain", CleanSession: true})
 		snPublish(t, sn, "ret/from-sn", client.QoS1, true, "kept by the broker")
