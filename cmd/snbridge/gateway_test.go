@@ -222,7 +222,7 @@ func TestGatewayEndToEnd(t *testing.T) {
 		short := pahoSubscribe(t, sub, "zz", 2)
 		sn := snConnect(t, snAddr, client.Options{ClientID: "meter-0042", CleanSession: true,
 			PredefinedTopics: map[string]uint16{"meters/0042/energy": 100, "meters/0042/alarm": 101}})
-		alarm := snSubscribe(t, sn, "meters/0042/alarm", client.QoS1) // by predefined id 101
+		alarm := snSubscribe(t, sn, "meters/0042/alarm", client.QoS1)        // by predefined id 101
 		snPublish(t, sn, "meters/0042/energy", client.QoS1, false, "42 kWh") // by predefined id 100
 		if got, want := receive(t, energy, "per-client predefined publish"), (pahoMessage{"meters/0042/energy", "42 kWh", 1, false}); got != want {
 			t.Errorf("got %+v, want %+v", got, want)
