@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// writeTestCert writes a self-signed certificate for 127.0.0.1 and its key as PEM files.
+func writeTestCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "snbridge test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// The TLS listener from the config file's certificate and key, its address from --mqtt-tls.
+func TestTLSListenerFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := writeTestCert(t, dir)
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("listeners:\n  mqtt_tls:\n    addr: \":8883\"\n    cert_file: "+certFile+"\n    key_file: "+keyFile+"\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-c", cfg, "--mqtt", "off", "--mqttsn", "off", "--mqtt-tls", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, io.Discard, &logs)
+	}()
+	addr := waitListening(t, logs.String, "mqtt-tls")
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("ssl://" + addr).SetClientID("tls").
+		SetTLSConfig(&tls.Config{RootCAs: pool}).SetAutoReconnect(false))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("TLS connect: %v", tok.Error())
+	}
+	c.Disconnect(10)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "listener=mqtt addr") {
+		t.Fatal("--mqtt off still started the plain listener")
+	}
+
+	// A missing key file is an error naming it.
+	os.Remove(keyFile)
+	err := run(context.Background(), []string{"-c", cfg, "--mqtt", "off", "--mqttsn", "off", "--mqtt-tls", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "key.pem") {
+		t.Fatalf("missing key file: %v", err)
+	}
+}
