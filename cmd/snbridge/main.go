@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -124,8 +125,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if l.MQTT != "" {
 		opts.Listeners = append(opts.Listeners, broker.Listener{Name: "mqtt", Addr: l.MQTT})
 	}
+	var certs *certReloader
 	if l.MQTTTLS.Addr != "" {
-		tc, err := tlsConfig(l.MQTTTLS)
+		var tc *tls.Config
+		tc, certs, err = tlsConfig(l.MQTTTLS)
 		if err != nil {
 			return err
 		}
@@ -172,6 +175,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			} else {
 				log.Info("SIGHUP: password and ACL files reloaded")
 			}
+			if certs != nil {
+				if err := certs.reload(); err != nil {
+					log.Error("SIGHUP: TLS certificate reload failed; the previous one stays in force", "err", err)
+				} else {
+					log.Info("SIGHUP: TLS certificate reloaded", "cert_file", certs.certFile)
+				}
+			}
 			continue
 		case err = <-served:
 		}
@@ -192,20 +202,22 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
-func tlsConfig(t TLSListener) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("TLS listener: %w", err)
+// tlsConfig builds the TLS listener's configuration; its certificate is reloaded on SIGHUP
+// (new connections get the new one), as mosquitto does.
+func tlsConfig(t TLSListener) (*tls.Config, *certReloader, error) {
+	certs := &certReloader{certFile: t.CertFile, keyFile: t.KeyFile}
+	if err := certs.reload(); err != nil {
+		return nil, nil, err
 	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12}
 	if t.ClientCAFile != "" {
 		pem, err := os.ReadFile(t.ClientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("TLS listener: %w", err)
+			return nil, nil, fmt.Errorf("TLS listener: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS listener: %s: no PEM certificate found", t.ClientCAFile)
+			return nil, nil, fmt.Errorf("TLS listener: %s: no PEM certificate found", t.ClientCAFile)
 		}
 		tc.ClientCAs = pool
 		tc.ClientAuth = tls.VerifyClientCertIfGiven
@@ -213,8 +225,26 @@ func tlsConfig(t TLSListener) (*tls.Config, error) {
 			tc.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	}
-	return tc, nil
+	return tc, certs, nil
 }
+
+// certReloader holds the TLS listener's certificate, replaced whole on reload.
+type certReloader struct {
+	certFile, keyFile string
+	cert              atomic.Pointer[tls.Certificate]
+}
+
+// reload reads the certificate and key files; on error the previous certificate stays.
+func (r *certReloader) reload() error {
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return fmt.Errorf("TLS listener: %w", err)
+	}
+	r.cert.Store(&cert)
+	return nil
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.cert.Load(), nil }
 
 // runPasswd is `snbridge passwd FILE USER`: the password is the first line of stdin (prompted
 // for on a terminal, where it is echoed: pipe it in to keep it off the screen).

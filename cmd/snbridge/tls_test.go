@@ -85,3 +85,29 @@ func TestTLSListenerFromConfig(t *testing.T) {
 		t.Fatalf("missing key file: %v", err)
 	}
 }
+
+// SIGHUP's certificate reload: new files replace the certificate; a broken pair keeps the old.
+func TestCertReloader(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, _ := writeTestCert(t, dir)
+	_, certs, err := tlsConfig(TLSListener{Addr: ":0", CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := certs.get(nil)
+	writeTestCert(t, dir) // a new key pair in the same files
+	if err := certs.reload(); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := certs.get(nil)
+	if string(second.Certificate[0]) == string(first.Certificate[0]) {
+		t.Fatal("reload kept the old certificate")
+	}
+	os.WriteFile(keyFile, []byte("not a key"), 0o600)
+	if err := certs.reload(); err == nil {
+		t.Fatal("a broken key file reloaded without error")
+	}
+	if kept, _ := certs.get(nil); kept != second {
+		t.Fatal("a failed reload replaced the certificate")
+	}
+}
