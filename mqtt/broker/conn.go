@@ -15,14 +15,16 @@ import (
 	"snbridge/mqtt/topic"
 )
 
-// conn is one network client: a read loop (serve) and a write loop (writeLoop) around a
-// bounded outbound queue.
+// conn is one network client: a read loop (serve), and around a bounded outbound queue the
+// three ways packets reach the socket (package doc, Concurrency): direct non-blocking writes,
+// the read loop's own writes (flushInline), and a write loop while there is a backlog.
 //
 // Slow-consumer policy: QoS 0 messages beyond Options.OutboundQueue waiting for the socket are
 // dropped and counted; QoS 1/2 messages wait in the session's queue (the in-flight window
 // bounds what is handed to the socket; the queue's own overflow policy applies beyond
-// MaxQueued). A client that does not read its socket, so that more than 4×OutboundQueue +
-// 4×MaxInflight packets wait for it, is disconnected.
+// MaxQueued). A client that does not read its socket is disconnected when a write has been
+// blocked for Options.WriteTimeout, or when more than 4×OutboundQueue + 4×MaxInflight packets
+// wait for it.
 type conn struct {
 	b        *Broker
 	nc       net.Conn
@@ -83,8 +85,9 @@ func newConn(b *Broker, nc net.Conn, listener string) *conn {
 	return c
 }
 
-// push queues a packet for the write loop; false when it was dropped (QoS 0 over the limit, or
-// the connection closing).
+// push sends a packet: written directly when nothing else is queued on plain TCP, queued for
+// the write loop otherwise; false when it was dropped (QoS 0 over the limit, or the connection
+// closing).
 func (c *conn) push(p outPacket) bool { return c.enqueue(p, false) }
 
 // pushOwn is push for the connection's own read loop: it starts no write loop, since the read
