@@ -230,8 +230,20 @@ func (r countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// serve is the read loop: CONNECT, then packets until the connection ends.
+// serve is the connection's life: CONNECT, then the read loop until the connection ends. The
+// two are separate calls so that only the read loop's small frames stay on the goroutine's
+// stack while it waits for the client: the runtime can then shrink the stack that CONNECT
+// handling grew.
 func (c *conn) serve() {
+	if r := c.handshake(); r != nil {
+		c.run(r)
+	}
+}
+
+// handshake reads and applies CONNECT; nil when the connection was refused or failed.
+//
+//go:noinline
+func (c *conn) handshake() *packet.Reader {
 	c.nc.SetReadDeadline(time.Now().Add(c.b.opts.ConnectTimeout))
 	r := packet.NewReader(countingReader{c}, c.b.opts.MaxPacketSize) // reads ahead into its own buffer
 	first, err := r.ReadPacket()
@@ -241,17 +253,17 @@ func (c *conn) serve() {
 		}
 		c.b.log.Info("connection closed before CONNECT", "remote", c.remote, "err", err)
 		c.close(err)
-		return
+		return nil
 	}
 	cp, ok := first.(*packet.Connect)
 	if !ok {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
 		c.b.log.Info("connection closed: first packet not CONNECT", "remote", c.remote, "type", first.Type())
 		c.close(ErrProtocol)
-		return
+		return nil
 	}
 	if !c.connect(cp) {
-		return
+		return nil
 	}
 	c.b.stats.connected.Add(1)
 	c.b.stats.clientsTotal.Add(1)
@@ -262,7 +274,21 @@ func (c *conn) serve() {
 			break
 		}
 	}
+	return r
+}
+
+// run is the read loop, then the end of the session's attachment.
+//
+//go:noinline
+func (c *conn) run(r *packet.Reader) {
 	c.readLoop(r)
+	c.finish()
+}
+
+// finish ends the connection and its session's attachment.
+//
+//go:noinline
+func (c *conn) finish() {
 	c.b.stats.connected.Add(-1)
 	c.close(ErrClosed)
 	reason := c.closeReason()
