@@ -402,6 +402,9 @@ func (g *Group) validate(sc *Scenario) error {
 		if err := g.Subscriptions[j].validate(sc, g); err != nil {
 			return fmt.Errorf("subscriptions[%d]: %w", j, err)
 		}
+		if g.Subscriptions[j].QoS != g.Subscriptions[0].QoS {
+			return errors.New("subscriptions: all of a group's subscriptions share one QoS (the checker follows one command stream per actuator)")
+		}
 	}
 	if w := g.Will; w != nil {
 		if err := checkTopicPattern(w.Topic, TopicNormal, 0); err != nil {

@@ -101,6 +101,7 @@ func TestInvalidScenarios(t *testing.T) {
 		{"bad loss", base + "    publish: {topic: t, interval: 1s}\n    impair: {loss: 120%}\n", "between 0% and 100%"},
 		{"bad rate", base + "    subscriptions: [{topic: c, command_rate: 5/week}]\n", "unknown rate unit"},
 		{"idle", base, "would do nothing"},
+		{"mixed command qos", base + "    subscriptions: [{topic: a, command_rate: 1/s, qos: 1}, {topic: b, command_rate: 1/s, qos: 2}]\n", "share one QoS"},
 		{"sleep qos -1", base + "    publish: {topic: ab, topic_id_type: short, qos: -1, interval: 1s}\n    sleep: {awake: 1s, duration: 5s}\n", "cannot sleep"},
 		{"sleep wake", base + "    publish: {topic: t, interval: 1s}\n    sleep: {awake: 1s, duration: 5s, wake: shout}\n", "sleep.wake"},
 		{"duplicate group", "duration: 5s\ngroups:\n  - {name: g, count: 1, publish: {topic: t, interval: 1s}}\n  - {name: g, count: 1, publish: {topic: t, interval: 1s}}\n", "name used twice"},
