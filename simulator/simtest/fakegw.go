@@ -21,7 +21,7 @@ type Broker interface {
 // Faults make the fake gateway break a guarantee on purpose, so tests can show the checker
 // notices.
 type Faults struct {
-	DropAckedQoS1Every int // acknowledge but never forward every n-th QoS 1 PUBLISH
+	DropAckedQoS1Every int  // acknowledge but never forward every n-th QoS 1 PUBLISH
 	DuplicateQoS2      bool // forward every QoS 2 PUBLISH twice
 }
 
