@@ -62,9 +62,11 @@ type engine struct {
 	asleep    atomic.Int64
 	stats     engineStats
 
+	start   time.Time
 	everMu  sync.Mutex
 	ever    []bool
 	nEver   int
+	allConn time.Duration
 	errMu   sync.Mutex
 	errs    []string
 	closers []io.Closer
@@ -76,6 +78,9 @@ func (e *engine) everConnected(i uint32) {
 	if !e.ever[i] {
 		e.ever[i] = true
 		e.nEver++
+		if e.nEver == len(e.ever)-e.qosMinus1Sensors() {
+			e.allConn = time.Since(e.start)
+		}
 	}
 	e.everMu.Unlock()
 }
@@ -202,6 +207,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 		first += uint32(g.Count)
 	}
 	start := time.Now()
+	e.start = start
 	e.checker = check.New(check.Config{Run: run, Start: start, Sensors: sc.Sensors(), Groups: cgroups,
 		SensorName: func(i uint32) string { return e.sensorName(i) }})
 	for _, gr := range e.groups {
@@ -294,7 +300,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 	e.closeAll()
 
 	rep := &report.Report{Scenario: sc.Name, Gateway: opts.Gateway, Broker: opts.Broker, Started: start,
-		Elapsed: time.Since(start), Sensors: sc.Sensors(), Connected: e.nEver,
+		Elapsed: time.Since(start), Sensors: sc.Sensors(), Connected: e.nEver, AllConnected: e.allConn,
 		ConnectFailures: int(e.stats.connectFailures.Load()), Result: e.checker.Result()}
 	for _, l := range e.links {
 		out, in := l.Stats()

@@ -20,6 +20,9 @@ type Report struct {
 	Elapsed   time.Duration `json:"elapsed_ns"`
 	Sensors   int           `json:"sensors"`
 	Connected int           `json:"connected"` // sensors that completed CONNECT at least once
+	// AllConnected is how long after the start the last sensor completed its first CONNECT
+	// (zero if some never did): Connected/AllConnected is the connect rate.
+	AllConnected time.Duration `json:"all_connected_ns"`
 	// ConnectFailures counts CONNECT attempts that were rejected or timed out.
 	ConnectFailures int `json:"connect_failures"`
 	// Link is what the simulated impairments did to the datagrams, all sensors together.

@@ -274,6 +274,12 @@ func Parse(data []byte) (*Scenario, error) {
 	return &sc, nil
 }
 
+// Complete applies the defaults and validates a scenario built in code rather than parsed.
+func (sc *Scenario) Complete() error {
+	sc.setDefaults()
+	return sc.Validate()
+}
+
 func (sc *Scenario) setDefaults() {
 	if sc.Gateway == "" {
 		sc.Gateway = "127.0.0.1:1884"

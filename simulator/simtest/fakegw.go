@@ -1,11 +1,15 @@
 package simtest
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"snbridge/mqttsn/packet"
 )
@@ -425,3 +429,41 @@ func match(filter, topic string) bool {
 	}
 	return len(fl) == len(tl)
 }
+
+// PahoBroker is a Broker over one MQTT connection to a real broker (paho), so the fake gateway
+// can stand in front of mosquitto like an aggregating gateway.
+type PahoBroker struct {
+	c mqtt.Client
+}
+
+// DialPaho connects a PahoBroker to addr (host:port).
+func DialPaho(addr, clientID string) (*PahoBroker, error) {
+	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(clientID).SetCleanSession(true).
+		SetAutoReconnect(false).SetOrderMatters(false)
+	c := mqtt.NewClient(opts)
+	if t := c.Connect(); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+		return nil, fmt.Errorf("paho connect %s: %v", addr, t.Error())
+	}
+	return &PahoBroker{c: c}, nil
+}
+
+// Publish implements Broker.
+func (p *PahoBroker) Publish(topic string, qos byte, retain bool, payload []byte) error {
+	t := p.c.Publish(topic, qos, retain, payload)
+	if !t.WaitTimeout(10 * time.Second) {
+		return errors.New("paho publish: timeout")
+	}
+	return t.Error()
+}
+
+// Subscribe implements Broker.
+func (p *PahoBroker) Subscribe(topic string, qos byte, deliver func(string, []byte)) error {
+	t := p.c.Subscribe(topic, qos, func(_ mqtt.Client, m mqtt.Message) { deliver(m.Topic(), m.Payload()) })
+	if !t.WaitTimeout(10 * time.Second) {
+		return errors.New("paho subscribe: timeout")
+	}
+	return t.Error()
+}
+
+// Close disconnects.
+func (p *PahoBroker) Close() { p.c.Disconnect(100) }
