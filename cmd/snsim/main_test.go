@@ -78,7 +78,7 @@ func TestRunAgainstMosquittoPasses(t *testing.T) {
 	var rep struct {
 		Pass    bool `json:"pass"`
 		Streams []struct {
-			Direction string `json:"direction"`
+			Direction string                        `json:"direction"`
 			Counts    struct{ Sent, Delivered int } `json:"counts"`
 		} `json:"streams"`
 	}
