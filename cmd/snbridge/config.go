@@ -238,6 +238,20 @@ var errEOF = func() error {
 	return yaml.NewDecoder(strings.NewReader("")).Decode(&n)
 }()
 
+// ConfigFromFlags is the whole configuration step of main, after fs.Parse: the file named by
+// the "config" flag (-c/--config) over the defaults, or the defaults alone when it is not set;
+// then the other flags ApplyFlags knows.
+func ConfigFromFlags(fs *pflag.FlagSet) (Config, error) {
+	cfg := DefaultConfig()
+	if f := fs.Lookup("config"); f != nil && f.Value.String() != "" {
+		var err error
+		if cfg, err = LoadConfig(f.Value.String()); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, cfg.ApplyFlags(fs)
+}
+
 // flagKeys maps the command-line flags ApplyFlags knows to the keys they set.
 var flagKeys = []struct{ flag, key string }{
 	{"log-level", "log_level"},

@@ -236,6 +236,7 @@ func newFlags(t *testing.T, args ...string) *pflag.FlagSet {
 	for _, name := range []string{"mqtt", "mqtt-tls", "ws", "data-dir", "log-level", "mqttsn", "predefined"} {
 		fs.String(name, "", "")
 	}
+	fs.StringP("config", "c", "", "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -296,5 +297,24 @@ func TestSetUnknownKey(t *testing.T) {
 	}
 	if err := cfg.Set("mqttsn.retry_interval", "250ms", "test"); err != nil || cfg.MQTTSN.RetryInterval != 250*time.Millisecond {
 		t.Errorf("Set retry_interval: %v, %v", err, cfg.MQTTSN.RetryInterval)
+	}
+}
+
+func TestConfigFromFlags(t *testing.T) {
+	path := writeConfig(t, "limits:\n  max_queued: 5\nlisteners:\n  mqtt: \":2883\"\n")
+	cfg, err := ConfigFromFlags(newFlags(t, "-c", path, "--mqtt", ":3883"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits.MaxQueued != 5 || cfg.Listeners.MQTT != ":3883" {
+		t.Errorf("file or flag not applied: %+v", cfg)
+	}
+	cfg, err = ConfigFromFlags(newFlags(t))
+	if err != nil || !reflect.DeepEqual(cfg, DefaultConfig()) {
+		t.Errorf("without -c: %v, %+v; want the defaults", err, cfg)
+	}
+	bad := writeConfig(t, "limits:\n  max_qeued: 5\n")
+	if _, err := ConfigFromFlags(newFlags(t, "--config", bad)); err == nil || !strings.Contains(err.Error(), bad+":2: unknown key") {
+		t.Errorf("bad file: %v", err)
 	}
 }

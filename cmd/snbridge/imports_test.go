@@ -84,7 +84,15 @@ func topLevelRule(rel string) string {
 	return rel
 }
 
-func isHelper(rel string) bool { return contains(testHelpers, rel) }
+// isHelper: a test-helper package or one below it (mqtt/mqtttest/load and its command).
+func isHelper(rel string) bool {
+	for _, h := range testHelpers {
+		if rel == h || strings.HasPrefix(rel, h+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 func contains(list []string, s string) bool {
 	for _, v := range list {

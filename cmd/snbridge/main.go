@@ -1,17 +1,29 @@
 // Command snbridge is the MQTT broker and MQTT-SN gateway daemon.
+//
+//	snbridge [flags]             run the broker (no flags: embedded defaults, data in ./data)
+//	snbridge passwd FILE USER    add or change USER's password in FILE (password from stdin)
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"snbridge/mqtt/broker"
+	"snbridge/mqtt/broker/auth"
+	"snbridge/mqtt/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -28,9 +40,26 @@ func main() {
 
 // run is the whole program, testable without a process: it returns when ctx is done or on error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "passwd" {
+		return runPasswd(args[1:], stdin, stderr)
+	}
 	fs := pflag.NewFlagSet("snbridge", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: snbridge [flags]\n       snbridge passwd FILE USER\n\nflags:")
+		fs.PrintDefaults()
+	}
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	configFile := fs.StringP("config", "c", "", "YAML configuration `file` (flags override it)")
+	fs.String("mqtt", ":1883", "MQTT listener `addr`ess, or off")
+	fs.String("mqtt-tls", "off", "MQTT over TLS listener `addr`ess (needs cert and key in the config file), or off")
+	fs.String("ws", "off", "MQTT over WebSocket listener `addr`ess (path /mqtt), or off")
+	fs.String("data-dir", "./data", "`dir`ectory of the store")
+	fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,9 +67,156 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "snbridge", version)
 		return nil
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	log.Info("snbridge started", "version", version)
-	<-ctx.Done()
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	cfg := DefaultConfig()
+	if *configFile != "" {
+		var err error
+		if cfg, err = LoadConfig(*configFile); err != nil {
+			return err
+		}
+	}
+	if err := cfg.ApplyFlags(fs); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	return serve(ctx, cfg, log)
+}
+
+// serve runs the broker of cfg until ctx is done; SIGHUP reloads the password and ACL files.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	authz, err := auth.New(auth.Config{AllowAnonymous: cfg.Auth.AllowAnonymous, PasswordFile: cfg.Auth.PasswordFile, ACLFile: cfg.Auth.ACLFile})
+	if err != nil {
+		return err
+	}
+	opts := broker.Options{
+		Auth:           authz,
+		Logger:         log,
+		Version:        version,
+		MaxConnections: cfg.Limits.MaxConnections,
+		MaxPacketSize:  cfg.Limits.MaxPacketSize,
+		MaxInflight:    cfg.Limits.MaxInflight,
+		MaxQueued:      cfg.Limits.MaxQueued,
+		SysInterval:    cfg.Limits.SysInterval,
+	}
+	// The config's zero values: no limit, no $SYS.
+	if opts.MaxInflight == 0 {
+		opts.MaxInflight = math.MaxUint16
+	}
+	if opts.MaxQueued == 0 {
+		opts.MaxQueued = math.MaxInt32
+	}
+	if opts.SysInterval == 0 {
+		opts.SysInterval = -1
+	}
+	l := cfg.Listeners
+	if l.MQTT != "" {
+		opts.Listeners = append(opts.Listeners, broker.Listener{Name: "mqtt", Addr: l.MQTT})
+	}
+	if l.MQTTTLS.Addr != "" {
+		tc, err := tlsConfig(l.MQTTTLS)
+		if err != nil {
+			return err
+		}
+		opts.Listeners = append(opts.Listeners, broker.Listener{Name: "mqtt-tls", Addr: l.MQTTTLS.Addr, TLS: tc})
+	}
+	if l.WebSocket.Addr != "" {
+		opts.Listeners = append(opts.Listeners, broker.Listener{Name: "ws", Addr: l.WebSocket.Addr, WebSocket: true, Path: l.WebSocket.Path})
+	}
+	var st store.Store
+	if cfg.Store {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		if st, err = store.Open(cfg.DataDir, store.Options{Logger: log}); err != nil {
+			return err
+		}
+		opts.Store = st
+	}
+	b, err := broker.New(opts)
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(ctx) }()
+	log.Info("snbridge started", "version", version, "data_dir", cfg.DataDir, "store", cfg.Store)
+	for {
+		select {
+		case <-hup:
+			if err := authz.Reload(); err != nil {
+				log.Error("SIGHUP: reload failed; the previous password and ACL files stay in force", "err", err)
+			} else {
+				log.Info("SIGHUP: password and ACL files reloaded")
+			}
+			continue
+		case err = <-served:
+		}
+		break
+	}
+	if st != nil {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the store: %w", cerr)
+		}
+	}
+	if err != nil {
+		return err
+	}
 	log.Info("snbridge stopped")
+	return nil
+}
+
+func tlsConfig(t TLSListener) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS listener: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS listener: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS listener: %s: no PEM certificate found", t.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		if t.RequireClientCert {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return tc, nil
+}
+
+// runPasswd is `snbridge passwd FILE USER`: the password is the first line of stdin (prompted
+// for on a terminal, where it is echoed: pipe it in to keep it off the screen).
+func runPasswd(args []string, stdin io.Reader, stderr io.Writer) error {
+	if len(args) != 2 {
+		return errors.New("usage: snbridge passwd FILE USER (the password is read from stdin)")
+	}
+	if f, ok := stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(stderr, "Password for ", args[1], ": ")
+		}
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return errors.New("passwd: no password on stdin")
+	}
+	password := strings.TrimRight(line, "\r\n")
+	if password == "" {
+		return errors.New("passwd: empty password")
+	}
+	if err := auth.SetPassword(args[0], args[1], password, 0); err != nil {
+		return fmt.Errorf("passwd: %w", err)
+	}
 	return nil
 }

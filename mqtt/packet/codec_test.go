@@ -452,3 +452,35 @@ func (l *loopReader) Read(p []byte) (int, error) {
 	l.off = (l.off + n) % len(l.data)
 	return n, nil
 }
+
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
+}
+
+// A larger read buffer reads more packets per read of the source.
+func TestNewReaderSize(t *testing.T) {
+	stream := bytes.Repeat(mqtttest.Find("PUBACK").Bytes, 1000) // 4000 bytes
+	for _, c := range []struct {
+		size, maxReads int
+	}{{0, 20}, {8192, 2}} {
+		src := &countingReader{r: bytes.NewReader(stream)}
+		r := packet.NewReader(src, 0)
+		if c.size > 0 {
+			r = packet.NewReaderSize(src, 0, c.size)
+		}
+		for i := range 1000 {
+			if _, err := r.ReadReused(); err != nil {
+				t.Fatalf("packet %d: %v", i, err)
+			}
+		}
+		if src.reads > c.maxReads || (c.size == 0 && src.reads < 8) {
+			t.Errorf("buffer %d: %d reads of the source for 4000 bytes", c.size, src.reads)
+		}
+	}
+}

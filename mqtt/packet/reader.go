@@ -10,6 +10,7 @@ type Reader struct {
 	max        int
 	buf        []byte // buf[start:end] is read but not yet consumed
 	start, end int
+	size       int   // initial buffer size
 	err        error // sticky: the stream is unusable after a framing or read error
 
 	topics topicCache
@@ -40,10 +41,16 @@ const (
 // NewReader returns a Reader of r that accepts packets whose remaining length is at most
 // maxPacketSize bytes (0 or less: the protocol maximum, MaxRemainingLength).
 func NewReader(r io.Reader, maxPacketSize int) *Reader {
+	return NewReaderSize(r, maxPacketSize, initialReadBuffer)
+}
+
+// NewReaderSize is NewReader with a read buffer of bufSize bytes rather than 512, allocated at
+// the first read: a busy connection reads more packets per system call.
+func NewReaderSize(r io.Reader, maxPacketSize, bufSize int) *Reader {
 	if maxPacketSize <= 0 || maxPacketSize > MaxRemainingLength {
 		maxPacketSize = MaxRemainingLength
 	}
-	return &Reader{src: r, max: maxPacketSize}
+	return &Reader{src: r, max: maxPacketSize, size: max(bufSize, 16)}
 }
 
 // ReadPacket reads the next packet. The result is the caller's: it shares nothing with the
@@ -161,9 +168,9 @@ func (r *Reader) next() (byte, []byte, error) {
 func (r *Reader) fill(need int) error {
 	switch {
 	case r.buf == nil:
-		r.buf = make([]byte, initialReadBuffer)
-	case len(r.buf) > keepReadBuffer && need <= initialReadBuffer:
-		r.buf = r.moveTo(make([]byte, initialReadBuffer))
+		r.buf = make([]byte, r.size)
+	case len(r.buf) > max(keepReadBuffer, r.size) && need <= r.size:
+		r.buf = r.moveTo(make([]byte, r.size))
 	case r.start > 0:
 		r.moveTo(r.buf)
 	}

@@ -61,13 +61,15 @@ type boltStore struct {
 	pending     []*request
 	syncWaiting bool // a Commit is among pending: write without waiting for LazyDelay
 
-	requests sync.Pool // of *request, reused across commits
-
 	wake chan struct{} // capacity 1: "pending changed"
 	quit chan struct{}
 	done chan struct{}
 
 	messages atomic.Int64 // retained + queued, kept by the committer
+
+	// requests is per store, not global: a request's channel then never crosses from one store
+	// (or testing/synctest bubble) to another.
+	requests sync.Pool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -88,8 +90,6 @@ type rawOp struct {
 	key, val [2]int // [start, end) in buf
 }
 
-// newRequest is the pool's constructor. The pool is per store, not global, so that a request (and
-// its channel) never outlives or crosses the store that made it — e.g. a testing/synctest bubble.
 func newRequest() any { return &request{done: make(chan error, 1)} }
 
 // Open opens (creating if needed) the store in dir. Another process holding the file makes it
@@ -152,12 +152,12 @@ func Open(dir string, opts Options) (Store, error) {
 		db:        db,
 		path:      path,
 		log:       opts.Logger,
-		requests:  sync.Pool{New: newRequest},
 		lazyDelay: opts.LazyDelay,
 		wake:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	s.requests.New = newRequest
 	s.messages.Store(count)
 	go s.run()
 	return s, nil

@@ -377,3 +377,59 @@ func TestStatsBytesIsTheFileSize(t *testing.T) {
 		t.Errorf("Stats() = %+v, file is %d bytes", got, fi.Size())
 	}
 }
+
+// Load only shows what hangs off a session record, so look at the raw buckets: DeleteSession
+// must leave no key of the client behind (and take none of a client whose id it prefixes).
+func TestDeleteSessionLeavesNoKeys(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	var b Batch
+	for _, c := range []string{"gone", "gone2"} {
+		b.PutSession(c)
+		for i := range 300 { // several pages per bucket
+			b.PutSubscription(c, fmt.Sprintf("f/%d", i), 1)
+			b.PutMessage(c, uint64(i), qos1Msg)
+			b.PutData(c, fmt.Sprintf("k%d", i), []byte("v"))
+		}
+	}
+	if err := s.Commit(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(batch(func(b *Batch) { b.DeleteSession("gone") })); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Stats().Messages; n != 300 {
+		t.Errorf("Stats().Messages = %d after DeleteSession, want 300", n)
+	}
+	s.Close()
+	db, err := bolt.Open(filepath.Join(dir, "snbridge.db"), 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for _, name := range []string{bucketSessions, bucketSubs, bucketMessages, bucketData} {
+			left, kept := 0, 0
+			tx.Bucket([]byte(name)).ForEach(func(k, _ []byte) error {
+				switch {
+				case string(k) == "gone" || bytes.HasPrefix(k, []byte("gone\x00")):
+					left++
+				case bytes.HasPrefix(k, []byte("gone2")):
+					kept++
+				}
+				return nil
+			})
+			want := 300
+			if name == bucketSessions {
+				want = 1
+			}
+			if left != 0 || kept != want {
+				t.Errorf("bucket %s: %d keys of the deleted client left, %d of the other kept (want 0, %d)", name, left, kept, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

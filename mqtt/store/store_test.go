@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -516,6 +518,58 @@ func TestConcurrentCommitsAllDurable(t *testing.T) {
 			}
 			if n := s.Stats().Messages; n != int64(goroutines*len(want)) {
 				t.Errorf("Stats().Messages = %d, want %d", n, goroutines*len(want))
+			}
+		})
+	}
+}
+
+// Commits racing with Close either succeed, and are then durable, or return ErrClosed.
+func TestCommitRacingClose(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			s := im.open(t)
+			const goroutines = 16
+			var wg sync.WaitGroup
+			committed := make([][]uint64, goroutines)
+			var done atomic.Int64
+			for g := range goroutines {
+				wg.Go(func() {
+					client := fmt.Sprintf("c%d", g)
+					for seq := range uint64(1000) {
+						err := s.Commit(batch(func(b *Batch) { b.PutMessage(client, seq, qos1Msg) }))
+						if errors.Is(err, ErrClosed) {
+							return
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						committed[g] = append(committed[g], seq)
+						done.Add(1)
+					}
+				})
+			}
+			for done.Load() < goroutines {
+				runtime.Gosched() // until some commits went through
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			s = im.reopen(t, s)
+			got := map[string]map[uint64]bool{}
+			for _, m := range load(t, s).Messages {
+				if got[m.Client] == nil {
+					got[m.Client] = map[uint64]bool{}
+				}
+				got[m.Client][m.Seq] = true
+			}
+			for g, seqs := range committed {
+				for _, seq := range seqs {
+					if !got[fmt.Sprintf("c%d", g)][seq] {
+						t.Errorf("c%d/%d: Commit returned nil but it is not stored", g, seq)
+					}
+				}
 			}
 		})
 	}

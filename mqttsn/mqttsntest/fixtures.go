@@ -421,11 +421,109 @@ var Golden = []Fixture{
 		0x00, 0x09, // MsgId 9
 		0x00, 0x0A, // TopicId 10
 	}, &packet.Unsubscribe{TopicIDType: packet.TopicIDPredefined, MsgID: 9, TopicID: 10}},
+	{"UNSUBSCRIBE name=cmd/+/led msgid=2", []byte{
+		0x0E,       // Length 14
+		0x14,       // MsgType UNSUBSCRIBE
+		0x00,       // Flags: TopicIdType normal (topic name)
+		0x00, 0x02, // MsgId 2
+		'c', 'm', 'd', '/', '+', '/', 'l', 'e', 'd', // TopicName "cmd/+/led"
+	}, &packet.Unsubscribe{MsgID: 2, TopicName: "cmd/+/led"}},
+	{"UNSUBACK msgid=2", []byte{
+		0x04,       // Length 4
+		0x15,       // MsgType UNSUBACK
+		0x00, 0x02, // MsgId 2
+	}, &packet.Unsuback{MsgID: 2}},
 	{"UNSUBACK msgid=8", []byte{
 		0x04,       // Length 4
 		0x15,       // MsgType UNSUBACK
 		0x00, 0x08, // MsgId 8
 	}, &packet.Unsuback{MsgID: 8}},
+
+	// gateway → client deliveries on topic id 5 ("cmd/s1/led"), used by conversation tests
+	{"SUBSCRIBE qos1 name=cmd/+/led msgid=1", []byte{
+		0x0E,       // Length 14
+		0x12,       // MsgType SUBSCRIBE
+		0x20,       // Flags: QoS1 requested, TopicIdType normal (topic name)
+		0x00, 0x01, // MsgId 1
+		'c', 'm', 'd', '/', '+', '/', 'l', 'e', 'd', // TopicName "cmd/+/led"
+	}, &packet.Subscribe{QoS: packet.QoS1, MsgID: 1, TopicName: "cmd/+/led"}},
+	{"SUBACK qos1 id=0 msgid=1 accepted", []byte{
+		0x08,       // Length 8
+		0x13,       // MsgType SUBACK
+		0x20,       // Flags: QoS1 granted
+		0x00, 0x00, // TopicId 0 (wildcard filter, §6.9)
+		0x00, 0x01, // MsgId 1
+		0x00, // ReturnCode accepted
+	}, &packet.Suback{QoS: packet.QoS1, MsgID: 1, ReturnCode: packet.Accepted}},
+	{"PUBLISH qos1 id=5 msgid=8 data=on", []byte{
+		0x09,       // Length 9
+		0x0C,       // MsgType PUBLISH
+		0x20,       // Flags: QoS1, TopicIdType normal
+		0x00, 0x05, // TopicId 5
+		0x00, 0x08, // MsgId 8
+		'o', 'n', // Data "on"
+	}, &packet.Publish{QoS: packet.QoS1, TopicID: 5, MsgID: 8, Data: []byte("on")}},
+	{"PUBACK id=5 msgid=8 accepted", []byte{
+		0x07,       // Length 7
+		0x0D,       // MsgType PUBACK
+		0x00, 0x05, // TopicId 5
+		0x00, 0x08, // MsgId 8
+		0x00, // ReturnCode accepted
+	}, &packet.Puback{TopicID: 5, MsgID: 8, ReturnCode: packet.Accepted}},
+	{"PUBLISH qos2 id=5 msgid=9 data=off", []byte{
+		0x0A,       // Length 10
+		0x0C,       // MsgType PUBLISH
+		0x40,       // Flags: QoS2, TopicIdType normal
+		0x00, 0x05, // TopicId 5
+		0x00, 0x09, // MsgId 9
+		'o', 'f', 'f', // Data "off"
+	}, &packet.Publish{QoS: packet.QoS2, TopicID: 5, MsgID: 9, Data: []byte("off")}},
+	{"PUBLISH qos2 dup id=5 msgid=9 data=off", []byte{
+		0x0A,       // Length 10
+		0x0C,       // MsgType PUBLISH
+		0xC0,       // Flags: DUP (0x80), QoS2 (0x40), TopicIdType normal
+		0x00, 0x05, // TopicId 5
+		0x00, 0x09, // MsgId 9
+		'o', 'f', 'f', // Data "off"
+	}, &packet.Publish{Dup: true, QoS: packet.QoS2, TopicID: 5, MsgID: 9, Data: []byte("off")}},
+	{"PUBREC msgid=9", []byte{
+		0x04,       // Length 4
+		0x0F,       // MsgType PUBREC
+		0x00, 0x09, // MsgId 9
+	}, &packet.Pubrec{MsgID: 9}},
+	{"PUBREL msgid=9", []byte{
+		0x04,       // Length 4
+		0x10,       // MsgType PUBREL
+		0x00, 0x09, // MsgId 9
+	}, &packet.Pubrel{MsgID: 9}},
+	{"PUBCOMP msgid=9", []byte{
+		0x04,       // Length 4
+		0x0E,       // MsgType PUBCOMP
+		0x00, 0x09, // MsgId 9
+	}, &packet.Pubcomp{MsgID: 9}},
+	{"PUBLISH qos0 id=5 data=blink", []byte{
+		0x0C,       // Length 12
+		0x0C,       // MsgType PUBLISH
+		0x00,       // Flags: QoS0, TopicIdType normal
+		0x00, 0x05, // TopicId 5
+		0x00, 0x00, // MsgId 0 (QoS 0)
+		'b', 'l', 'i', 'n', 'k', // Data "blink"
+	}, &packet.Publish{TopicID: 5, Data: []byte("blink")}},
+	{"PUBLISH qos1 id=99 msgid=10 data=x", []byte{
+		0x08,       // Length 8
+		0x0C,       // MsgType PUBLISH
+		0x20,       // Flags: QoS1, TopicIdType normal
+		0x00, 0x63, // TopicId 99 (never registered)
+		0x00, 0x0A, // MsgId 10
+		'x', // Data "x"
+	}, &packet.Publish{QoS: packet.QoS1, TopicID: 99, MsgID: 10, Data: []byte("x")}},
+	{"PUBACK id=99 msgid=10 invalid topic id", []byte{
+		0x07,       // Length 7
+		0x0D,       // MsgType PUBACK
+		0x00, 0x63, // TopicId 99
+		0x00, 0x0A, // MsgId 10
+		0x02, // ReturnCode rejected: invalid topic ID (§6.10)
+	}, &packet.Puback{TopicID: 99, MsgID: 10, ReturnCode: packet.InvalidTopicID}},
 
 	// §5.4.19–§5.4.21 keep-alive, sleep, disconnect
 	{"PINGREQ", []byte{

@@ -1,0 +1,22 @@
+package broker
+
+// Auth authenticates clients and authorises their topics; *auth.Auth (package broker/auth:
+// password and ACL files) implements it. The broker calls it from many goroutines at once. An
+// empty username is an anonymous client.
+type Auth interface {
+	// Authenticate checks a CONNECT's credentials. False refuses the connection: CONNACK 4 when
+	// a user name was given, 5 otherwise.
+	Authenticate(username, password, clientID string) bool
+	// CanPublish reports whether the client may publish to the topic name; a denied PUBLISH is
+	// acknowledged as usual, then dropped and counted.
+	CanPublish(username, clientID, topic string) bool
+	// CanSubscribe reports whether the client may subscribe to the filter; denied: SUBACK 0x80.
+	CanSubscribe(username, clientID, filter string) bool
+}
+
+// AllowAll is the Auth that accepts every client and every topic (the default).
+type AllowAll struct{}
+
+func (AllowAll) Authenticate(string, string, string) bool { return true }
+func (AllowAll) CanPublish(string, string, string) bool   { return true }
+func (AllowAll) CanSubscribe(string, string, string) bool { return true }

@@ -1,0 +1,272 @@
+package broker
+
+import (
+	"sync"
+
+	"snbridge/mqtt/store"
+)
+
+// message is an application message as routed: shared, never modified, by every subscriber
+// it is delivered to.
+type message struct {
+	topic   string
+	payload []byte
+	qos     byte
+	retain  bool
+}
+
+// delivery is one message on its way to one session at the QoS granted to it.
+type delivery struct {
+	msg      *message
+	qos      byte
+	retain   bool   // the RETAIN flag as sent: set only for retained messages sent on subscribe [MQTT-3.3.1-8]
+	pid      uint16 // non-zero once in flight
+	dup      bool
+	received bool   // QoS 2: PUBREC seen, PUBREL sent
+	seq      uint64 // key in the store; 0 when not stored
+}
+
+// sink is where a session's packets go while a client is attached: a network connection or an
+// in-process client. Its methods are called with the session locked and must not block.
+type sink interface {
+	// attached is called first when the sink becomes the session's (a TCP sink sends CONNACK).
+	attached(sessionPresent bool)
+	// publish sends a PUBLISH; false means a QoS 0 message was dropped (queue full).
+	publish(d *delivery) bool
+	// pubrel sends PUBREL for a QoS 2 delivery whose PUBREC was received.
+	pubrel(pid uint16)
+	// overflow is called when the session's queue is full while the sink is attached: a slow
+	// consumer. A network sink closes its connection.
+	overflow()
+	// closeSink ends the client (taken over, broker shutdown); called without locks held.
+	closeSink(reason error)
+}
+
+// session is the broker's state of one client id, attached to a sink or offline.
+type session struct {
+	b  *Broker
+	id string
+
+	// The fields below are guarded by mu.
+	mu          sync.Mutex
+	persistent  bool // CleanSession 0: kept while offline, stored
+	suspended   bool // an in-process client asleep: kept and queued even if clean
+	gone        bool // discarded; a late sink detaching finds nothing to do
+	out         sink // attached sink; nil while offline or suspended
+	owner       sink // the client the session belongs to, attached or suspended
+	username    string
+	subs        map[string]byte
+	inflight    []*delivery // in send order, at most maxInflight except after a restore
+	queue       []*delivery // FIFO waiting for the window or for the client
+	queued0     int         // QoS 0 messages in queue
+	maxInflight int
+	queueQoS0   bool
+	nextPID     uint16
+	nextSeq     uint64
+	qos2In      map[uint16]struct{} // inbound QoS 2 packet ids awaiting PUBREL [MQTT-4.3.3-2]
+	data        map[string][]byte
+	will        *Will
+	dropped     int64
+}
+
+func newSession(b *Broker, id string) *session {
+	return &session{b: b, id: id, subs: make(map[string]byte), maxInflight: b.opts.MaxInflight, nextSeq: 1}
+}
+
+// keeps reports whether messages are queued while no sink is attached.
+func (s *session) keeps() bool { return s.persistent || s.suspended }
+
+func (s *session) stored() bool { return s.persistent && s.b.store != nil }
+
+func (d *delivery) storeMsg() store.Message {
+	return store.Message{Topic: d.msg.topic, Payload: d.msg.payload, QoS: d.qos, Retain: d.retain, PacketID: d.pid, Dup: d.dup, Received: d.received}
+}
+
+// deliver hands the message to the session at the given QoS. Store writes for persistent
+// sessions are appended to batch (nil: not stored).
+func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return
+	}
+	st := &s.b.stats
+	if qos == 0 {
+		if s.out != nil && len(s.queue) == 0 {
+			d := delivery{msg: m, retain: retain}
+			if !s.out.publish(&d) {
+				st.pubDropped.Add(1)
+			}
+			return
+		}
+		if s.out == nil && !(s.keeps() && s.queueQoS0) {
+			return // QoS 0 is not queued for offline sessions unless asked (MQTT-SN §6.14)
+		}
+		s.enqueue(&delivery{msg: m, retain: retain}, nil)
+		return
+	}
+	d := &delivery{msg: m, qos: qos, retain: retain}
+	if s.out != nil && len(s.queue) == 0 && len(s.inflight) < s.maxInflight {
+		if s.stored() && batch != nil {
+			d.seq = s.nextSeq
+			s.nextSeq++
+			batch.PutMessage(s.id, d.seq, d.storeMsg())
+		}
+		s.send(d)
+		return
+	}
+	if s.out == nil && !s.keeps() {
+		return
+	}
+	s.enqueue(d, batch)
+}
+
+// enqueue appends to the queue, applying the overflow policy at MaxQueued: drop the oldest
+// queued QoS 0 message; failing that, drop the new message (QoS 0 or, counted and logged, QoS 1/2).
+// An attached sink is told it is a slow consumer.
+func (s *session) enqueue(d *delivery, batch *store.Batch) {
+	if len(s.queue) >= s.b.opts.MaxQueued {
+		if s.out != nil {
+			s.out.overflow()
+		}
+		dropped := false
+		if s.queued0 > 0 {
+			for i, q := range s.queue {
+				if q.qos == 0 {
+					s.queue = append(s.queue[:i], s.queue[i+1:]...)
+					s.queued0--
+					break
+				}
+			}
+		} else {
+			dropped = true
+		}
+		s.b.stats.pubDropped.Add(1)
+		if dropped {
+			s.dropped++
+			if d.qos > 0 && (s.dropped == 1 || s.dropped%1000 == 0) {
+				s.b.log.Warn("queue full: dropping new QoS 1/2 message", "client", s.id, "topic", d.msg.topic, "max_queued", s.b.opts.MaxQueued, "dropped_total", s.dropped)
+			}
+			return
+		}
+	}
+	if d.qos == 0 {
+		s.queued0++
+	} else if s.stored() && batch != nil {
+		d.seq = s.nextSeq
+		s.nextSeq++
+		batch.PutMessage(s.id, d.seq, d.storeMsg())
+	}
+	s.queue = append(s.queue, d)
+}
+
+// send puts a QoS 1/2 delivery in flight with a fresh packet id.
+func (s *session) send(d *delivery) {
+	d.pid = s.allocPID()
+	s.inflight = append(s.inflight, d)
+	s.out.publish(d)
+}
+
+func (s *session) allocPID() uint16 {
+	for {
+		s.nextPID++
+		if s.nextPID == 0 {
+			s.nextPID = 1
+		}
+		free := true
+		for _, d := range s.inflight {
+			if d.pid == s.nextPID {
+				free = false
+				break
+			}
+		}
+		if free {
+			return s.nextPID
+		}
+	}
+}
+
+// fill moves queued messages into flight while the window allows, in order.
+func (s *session) fill() {
+	for s.out != nil && len(s.queue) > 0 {
+		d := s.queue[0]
+		if d.qos > 0 && len(s.inflight) >= s.maxInflight {
+			return
+		}
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		if len(s.queue) == 0 {
+			s.queue = s.queue[:0:0]
+		}
+		if d.qos == 0 {
+			s.queued0--
+			if !s.out.publish(d) {
+				s.b.stats.pubDropped.Add(1)
+			}
+			continue
+		}
+		s.send(d)
+	}
+}
+
+// resend redelivers what is in flight, with DUP [MQTT-4.4.0-1], after a reconnect or a Resume.
+func (s *session) resend() {
+	for _, d := range s.inflight {
+		if d.received {
+			s.out.pubrel(d.pid)
+			continue
+		}
+		if d.pid == 0 {
+			d.pid = s.allocPID()
+		}
+		d.dup = true
+		s.out.publish(d)
+	}
+}
+
+// complete ends the delivery with packet id pid (PUBACK, PUBCOMP, or an in-process Ack) and
+// reports whether there was one; want is the QoS expected, 0 for any.
+func (s *session) complete(pid uint16, want byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, d := range s.inflight {
+		if d.pid != pid || (want != 0 && d.qos != want) {
+			continue
+		}
+		copy(s.inflight[i:], s.inflight[i+1:])
+		s.inflight[len(s.inflight)-1] = nil
+		s.inflight = s.inflight[:len(s.inflight)-1]
+		if d.seq != 0 && s.b.store != nil {
+			var b store.Batch
+			b.DeleteMessage(s.id, d.seq)
+			s.b.commitLazy(&b)
+		}
+		s.fill()
+		return true
+	}
+	return false
+}
+
+// received marks a QoS 2 delivery as PUBREC'd; the PUBREL is sent by the caller.
+func (s *session) received(pid uint16) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.inflight {
+		if d.pid == pid && d.qos == 2 && !d.received {
+			d.received = true
+			if d.seq != 0 && s.b.store != nil {
+				var b store.Batch
+				b.PutMessage(s.id, d.seq, d.storeMsg())
+				s.b.commitLazy(&b)
+			}
+			return
+		}
+	}
+}
+
+// pending is the number of deliveries queued or in flight.
+func (s *session) pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) + len(s.inflight)
+}

@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"errors"
+	"strings"
+	"sync"
+)
+
+// fakeBroker is an in-memory broker with the contract's semantics, simply: topic matching with
+// + and #, per-client queues kept while a session is suspended or offline (persistent), an
+// in-flight window, retained messages, wills, session data. It is shared by gateways to play a
+// restart.
+type fakeBroker struct {
+	mu       sync.Mutex
+	sessions map[string]*fakeSession
+	retained map[string]Message
+	nextPID  uint16
+}
+
+type fakeSession struct {
+	id          string
+	clean       bool
+	h           Handler // nil while offline
+	gen         int
+	suspended   bool
+	queueQoS0   bool
+	maxInflight int
+	subs        map[string]byte
+	queue       []Message
+	inflight    map[uint16]Message
+	handing     int // dequeued, Deliver not yet returned: still Pending (the contract)
+	data        map[string][]byte
+	will        *Will
+}
+
+var errTakeover = errors.New("fake: taken over")
+
+func newFakeBroker() *fakeBroker {
+	return &fakeBroker{sessions: map[string]*fakeSession{}, retained: map[string]Message{}}
+}
+
+type fakeConn struct {
+	b   *fakeBroker
+	s   *fakeSession
+	gen int
+}
+
+func (b *fakeBroker) Connect(o ConnectOptions, h Handler) (BrokerSession, bool, error) {
+	b.mu.Lock()
+	s := b.sessions[o.ClientID]
+	var old Handler
+	if s != nil && s.h != nil {
+		old = s.h
+	}
+	present := s != nil && !o.CleanSession
+	if !present {
+		s = &fakeSession{id: o.ClientID, subs: map[string]byte{}, inflight: map[uint16]Message{}, data: map[string][]byte{}}
+		b.sessions[o.ClientID] = s
+	}
+	s.clean, s.h, s.suspended, s.will = o.CleanSession, h, false, o.Will
+	s.queueQoS0, s.maxInflight = o.QueueQoS0, max(o.MaxInflight, 1)
+	s.gen++
+	// Unacknowledged deliveries are sent again on a new connection [MQTT-4.4.0-1].
+	var again []Message
+	for _, m := range s.inflight {
+		m.Dup = true
+		again = append(again, m)
+	}
+	clear(s.inflight)
+	s.queue = append(again, s.queue...)
+	c := &fakeConn{b: b, s: s, gen: s.gen}
+	b.mu.Unlock()
+	if old != nil {
+		old.Closed(errTakeover)
+	}
+	b.flush(s)
+	return c, present, nil
+}
+
+// live reports whether c is still the session's current attachment (call with b.mu held).
+func (c *fakeConn) live() bool { return c.s.gen == c.gen && c.s.h != nil }
+
+func match(filter, topic string) bool {
+	f, t := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, p := range f {
+		if p == "#" {
+			return true
+		}
+		if i >= len(t) || (p != "+" && p != t[i]) {
+			return false
+		}
+	}
+	return len(f) == len(t)
+}
+
+// route queues m for every matching subscription (call with b.mu held); returns who to flush.
+func (b *fakeBroker) route(m Message) []*fakeSession {
+	if m.Retain {
+		b.retained[m.Topic] = m
+	}
+	var to []*fakeSession
+	for _, s := range b.sessions {
+		best, ok := -1, false
+		for f, q := range s.subs {
+			if match(f, m.Topic) && int(q) > best {
+				best, ok = int(q), true
+			}
+		}
+		if !ok {
+			continue
+		}
+		d := m
+		d.QoS, d.Retain, d.Dup = min(m.QoS, byte(best)), false, false
+		if s.h == nil && d.QoS == 0 && !s.queueQoS0 {
+			continue
+		}
+		s.queue = append(s.queue, d)
+		to = append(to, s)
+	}
+	return to
+}
+
+// flush delivers what s may receive now.
+func (b *fakeBroker) flush(s *fakeSession) {
+	type out struct {
+		m   Message
+		pid uint16
+	}
+	b.mu.Lock()
+	var send []out
+	h := s.h
+	for h != nil && !s.suspended && len(s.queue) > 0 {
+		m := s.queue[0]
+		var pid uint16
+		if m.QoS > 0 {
+			if len(s.inflight) >= s.maxInflight {
+				break
+			}
+			b.nextPID++
+			if b.nextPID == 0 {
+				b.nextPID = 1
+			}
+			pid = b.nextPID
+			s.inflight[pid] = m
+		}
+		s.queue = s.queue[1:]
+		send = append(send, out{m, pid})
+	}
+	s.handing += len(send)
+	b.mu.Unlock()
+	for _, o := range send {
+		h.Deliver(o.m, o.pid)
+		b.mu.Lock()
+		s.handing--
+		b.mu.Unlock()
+	}
+}
+
+// publish is what an MQTT application (or a BrokerSession) does.
+func (b *fakeBroker) publish(m Message) {
+	b.mu.Lock()
+	to := b.route(m)
+	b.mu.Unlock()
+	for _, s := range to {
+		b.flush(s)
+	}
+}
+
+func (c *fakeConn) Publish(m Message, done func(error)) {
+	c.b.publish(m)
+	if done != nil {
+		go done(nil) // "may be called from another goroutine"
+	}
+}
+
+func (c *fakeConn) Subscribe(f string, q byte) (byte, error) {
+	c.b.mu.Lock()
+	if !c.live() {
+		c.b.mu.Unlock()
+		return 0x80, errors.New("fake: detached")
+	}
+	c.s.subs[f] = q
+	for _, m := range c.b.retained {
+		if match(f, m.Topic) {
+			d := m
+			d.QoS = min(m.QoS, q)
+			c.s.queue = append(c.s.queue, d)
+		}
+	}
+	c.b.mu.Unlock()
+	c.b.flush(c.s)
+	return q, nil
+}
+
+func (c *fakeConn) Unsubscribe(f string) error {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	delete(c.s.subs, f)
+	return nil
+}
+
+func (c *fakeConn) Ack(pid uint16) {
+	c.b.mu.Lock()
+	if c.live() {
+		delete(c.s.inflight, pid)
+	}
+	c.b.mu.Unlock()
+	c.b.flush(c.s)
+}
+
+func (c *fakeConn) Pending() int {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return len(c.s.queue) + len(c.s.inflight) + c.s.handing
+}
+
+func (c *fakeConn) SetWill(w *Will) {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	c.s.will = w
+}
+
+func (c *fakeConn) PutData(k string, v []byte) error {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	c.s.data[k] = append([]byte(nil), v...)
+	return nil
+}
+
+func (c *fakeConn) Data(k string) ([]byte, bool) {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	v, ok := c.s.data[k]
+	return v, ok && len(v) > 0
+}
+
+func (c *fakeConn) Suspend() {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	if c.live() {
+		c.s.suspended = true
+	}
+}
+
+func (c *fakeConn) Resume() {
+	c.b.mu.Lock()
+	if c.live() {
+		c.s.suspended = false
+	}
+	c.b.mu.Unlock()
+	c.b.flush(c.s)
+}
+
+func (c *fakeConn) end(lost bool) {
+	c.b.mu.Lock()
+	if !c.live() {
+		c.b.mu.Unlock()
+		return
+	}
+	c.s.h = nil
+	var will *Will
+	if lost {
+		will = c.s.will
+	}
+	if c.s.clean {
+		delete(c.b.sessions, c.s.id)
+	}
+	c.b.mu.Unlock()
+	if will != nil {
+		c.b.publish(Message{Topic: will.Topic, Payload: will.Payload, QoS: will.QoS, Retain: will.Retain})
+	}
+}
+
+func (c *fakeConn) Disconnect() { c.end(false) }
+func (c *fakeConn) Lost()       { c.end(true) }
+
+// app is an MQTT application attached to the fake broker, receiving on a channel.
+type app struct {
+	c  BrokerSession
+	ch chan Message
+}
+
+type chanHandler chan Message
+
+func (h chanHandler) Deliver(m Message, _ uint16) { h <- m }
+func (h chanHandler) Closed(error)                {}
+
+func newApp(b *fakeBroker, id string, filters ...string) *app {
+	ch := make(chanHandler, 100)
+	c, _, _ := b.Connect(ConnectOptions{ClientID: id, CleanSession: true, MaxInflight: 100}, ch)
+	for _, f := range filters {
+		c.Subscribe(f, 2)
+	}
+	return &app{c: c, ch: ch}
+}

@@ -1,0 +1,521 @@
+package gateway
+
+import (
+	"container/heap"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"snbridge/mqttsn/packet"
+	"snbridge/mqttsn/session"
+)
+
+// inbound is one datagram for a shard. msg is set when the read loop already decoded it.
+type inbound struct {
+	key  peerKey
+	addr net.Addr
+	data []byte
+	msg  packet.Message
+}
+
+type eventKind uint8
+
+const (
+	evDeliver eventKind = iota
+	evClosed
+	evPublished
+)
+
+// event is something the broker did for a client, queued to the client's shard.
+type event struct {
+	c        *client
+	msg      Message
+	err      error
+	gen      uint32
+	packetID uint16 // evDeliver
+	msgID    uint16 // evPublished
+	kind     eventKind
+}
+
+// shard owns a set of clients: their sessions, their timers, and the order of their events.
+// Only its goroutine touches them.
+type shard struct {
+	g    *Gateway
+	in   chan inbound
+	wake chan struct{}
+
+	mu     sync.Mutex
+	events []event // from broker goroutines; bounded by EventQueue for QoS 0 deliveries
+	spare  []event
+
+	byKey  map[peerKey]*client
+	byID   map[string]*client
+	timers timerHeap
+	dead   int // clients removed since the heap was last compacted
+	out    []session.Action
+	wbuf   []byte
+	envbuf []byte
+}
+
+func newShard(g *Gateway) *shard {
+	return &shard{
+		g: g, in: make(chan inbound, g.cfg.inboundQueue()), wake: make(chan struct{}, 1),
+		byKey: make(map[peerKey]*client), byID: make(map[string]*client),
+	}
+}
+
+// client is one peer with a session.
+type client struct {
+	sh   *shard
+	sess *session.Session
+	bs   BrokerSession
+	addr net.Addr // non-UDP transports only
+	key  peerKey
+	gen  uint32 // bumped on each broker Connect: events of an older attachment are ignored
+	// transit counts deliveries handed over by the broker and not yet seen by the session, so
+	// that Pending covers them: an awake sensor gets PINGRESP only after all of them (E17).
+	transit atomic.Int32
+	closed  bool
+}
+
+func (sh *shard) run(stop <-chan struct{}) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var armed int64
+	for {
+		if next := sh.timers.next(); next != armed {
+			armed = next
+			if next != 0 {
+				timer.Reset(time.Until(time.Unix(0, next)))
+			}
+		}
+		select {
+		case <-stop:
+			sh.detachAll()
+			return
+		case in := <-sh.in:
+			sh.handle(in)
+		case <-sh.wake:
+			sh.drainEvents()
+		case <-timer.C:
+			armed = 0
+			sh.fireTimers()
+		}
+	}
+}
+
+func (sh *shard) handle(in inbound) {
+	msg := in.msg
+	if msg == nil {
+		var err error
+		if msg, err = packet.Decode(in.data); err != nil {
+			sh.g.stats.malformed.Add(1)
+			return
+		}
+	}
+	now := time.Now()
+	c := sh.byKey[in.key]
+	switch m := msg.(type) {
+	case *packet.Connect:
+		if other := sh.byID[m.ClientID]; other != nil && other != c && m.ClientID != "" {
+			sh.rekey(other, in.key, in.addr) // the same client from a new address (NAT)
+			c = other
+		}
+		if c == nil {
+			if rc := session.CheckConnect(&sh.g.cfg.Config, m); rc != packet.Accepted {
+				sh.refuse(in, rc)
+				return
+			}
+			if sh.g.stats.clients.Load() >= int64(sh.g.cfg.maxClients()) {
+				sh.refuse(in, packet.Congestion)
+				return
+			}
+			c = sh.newClient(in.key, in.addr)
+		}
+		sh.exec(c, c.sess.Handle(now, m, sh.out[:0]))
+		if id := c.sess.ClientID(); id != "" && !c.closed {
+			sh.byID[id] = c
+			sh.g.stats.connects.Add(1)
+		}
+		return
+	case *packet.Pingreq:
+		if m.ClientID != "" && (c == nil || c.sess.ClientID() != m.ClientID) {
+			if other := sh.byID[m.ClientID]; other != nil {
+				sh.rekey(other, in.key, in.addr)
+				c = other
+			} else {
+				sh.resume(in, m, now)
+				return
+			}
+		}
+	}
+	if c == nil {
+		sh.g.routes.CompareAndDelete(in.key, sh)
+		sh.g.stateless(in.key, in.addr, in.data)
+		return
+	}
+	sh.exec(c, c.sess.Handle(now, msg, sh.out[:0]))
+}
+
+// resume finds a sleeping persistent client after a gateway restart by its waking PINGREQ.
+func (sh *shard) resume(in inbound, m *packet.Pingreq, now time.Time) {
+	c := sh.newClient(in.key, in.addr)
+	out, ok := c.sess.Resume(now, m.ClientID, sh.out[:0])
+	if !ok {
+		sh.remove(c)
+		sh.g.stats.unexpected.Add(1)
+		sh.send(c, &packet.Disconnect{})
+		return
+	}
+	sh.byID[m.ClientID] = c
+	sh.exec(c, out)
+	sh.exec(c, c.sess.Handle(now, m, sh.out[:0]))
+}
+
+func (sh *shard) refuse(in inbound, rc packet.ReturnCode) {
+	sh.g.stats.refused.Add(1)
+	sh.g.routes.CompareAndDelete(in.key, sh)
+	sh.g.reply(in.key, in.addr, &packet.Connack{ReturnCode: rc})
+}
+
+func (sh *shard) newClient(key peerKey, addr net.Addr) *client {
+	if old := sh.byKey[key]; old != nil {
+		sh.evict(old) // another client id from the same address: the old one is gone
+	}
+	c := &client{sh: sh, key: key, addr: addr}
+	c.sess = session.New(&sh.g.cfg.Config, c)
+	sh.byKey[key] = c
+	sh.g.routes.Store(key, sh)
+	sh.g.stats.clients.Add(1)
+	return c
+}
+
+// rekey moves c to a new address.
+func (sh *shard) rekey(c *client, key peerKey, addr net.Addr) {
+	if c.key == key {
+		return
+	}
+	if old := sh.byKey[key]; old != nil && old != c {
+		sh.evict(old)
+	}
+	if sh.byKey[c.key] == c {
+		delete(sh.byKey, c.key)
+	}
+	sh.g.routes.CompareAndDelete(c.key, sh)
+	sh.g.log.Debug("mqtt-sn client moved", "client", c.sess.ClientID(), "to", keyString(key))
+	c.key, c.addr = key, addr
+	sh.byKey[key] = c
+	sh.g.routes.Store(key, sh)
+}
+
+// evict ends a client replaced by another at its address: it is lost (will published).
+func (sh *shard) evict(c *client) {
+	if c.bs != nil {
+		c.bs.Lost()
+	}
+	sh.remove(c)
+}
+
+func (sh *shard) remove(c *client) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if sh.byKey[c.key] == c {
+		delete(sh.byKey, c.key)
+	}
+	if id := c.sess.ClientID(); sh.byID[id] == c {
+		delete(sh.byID, id)
+	}
+	sh.g.routes.CompareAndDelete(c.key, sh)
+	sh.g.stats.clients.Add(-1)
+	if sh.dead++; sh.dead > 64 && sh.dead > len(sh.timers)/2 {
+		sh.compactTimers() // a long sleep timer must not keep a closed client in memory for hours
+	}
+	if c.sess.State() == session.Lost {
+		sh.g.stats.lost.Add(1)
+		sh.g.log.Info("mqtt-sn client lost", "client", c.sess.ClientID(), "peer", keyString(c.key))
+	}
+}
+
+// exec carries out a session's actions.
+func (sh *shard) exec(c *client, actions []session.Action) {
+	for _, a := range actions {
+		switch a.Kind {
+		case session.Send:
+			sh.send(c, a.Msg)
+		case session.Arm:
+			heap.Push(&sh.timers, timerEntry{at: a.At.UnixNano(), c: c, kind: a.Timer})
+		case session.Close:
+			sh.remove(c)
+		}
+	}
+	clear(actions) // drop references to sent messages
+	sh.out = actions[:0]
+}
+
+func (sh *shard) send(c *client, m packet.Message) {
+	b, err := m.Append(sh.wbuf[:0])
+	if err != nil {
+		sh.g.log.Warn("mqtt-sn: cannot encode", "type", m.Type(), "client", c.sess.ClientID(), "err", err)
+		return
+	}
+	sh.wbuf = b
+	sh.envbuf = sh.g.write(c.key, c.addr, b, sh.envbuf)
+}
+
+func (sh *shard) fireTimers() {
+	now := time.Now()
+	t := now.UnixNano()
+	for sh.timers.Len() > 0 && sh.timers[0].at <= t {
+		e := heap.Pop(&sh.timers).(timerEntry)
+		if e.c.closed {
+			continue
+		}
+		sh.exec(e.c, e.c.sess.Timer(now, e.kind, sh.out[:0]))
+	}
+}
+
+// post queues a broker event for the shard's goroutine. It never blocks.
+func (sh *shard) post(ev event) {
+	sh.mu.Lock()
+	if ev.kind == evDeliver && ev.msg.QoS == 0 && len(sh.events) >= sh.g.cfg.eventQueue() {
+		sh.mu.Unlock()
+		ev.c.transit.Add(-1)
+		sh.g.stats.eventsDropped.Add(1)
+		return
+	}
+	sh.events = append(sh.events, ev)
+	sh.mu.Unlock()
+	select {
+	case sh.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (sh *shard) drainEvents() {
+	sh.mu.Lock()
+	evs := sh.events
+	sh.events, sh.spare = sh.spare[:0], nil
+	sh.mu.Unlock()
+	now := time.Now()
+	for i := range evs {
+		ev := &evs[i]
+		c := ev.c
+		if ev.kind == evDeliver {
+			c.transit.Add(-1)
+		}
+		if c.closed || ev.gen != c.gen {
+			continue // for an attachment that has ended
+		}
+		switch ev.kind {
+		case evDeliver:
+			sh.exec(c, c.sess.Deliver(now, ev.msg, ev.packetID, sh.out[:0]))
+		case evClosed:
+			c.bs = nil
+			sh.exec(c, c.sess.Closed(sh.out[:0]))
+		case evPublished:
+			sh.exec(c, c.sess.PublishDone(now, ev.msgID, ev.err, sh.out[:0]))
+		}
+	}
+	clear(evs)
+	sh.mu.Lock()
+	if sh.spare == nil {
+		sh.spare = evs[:0]
+	}
+	sh.mu.Unlock()
+}
+
+// detachAll ends every client's broker attachment at shutdown, without will.
+func (sh *shard) detachAll() {
+	for _, c := range sh.byKey {
+		if c.bs != nil {
+			c.bs.Disconnect()
+			c.bs = nil
+		}
+		sh.remove(c)
+	}
+}
+
+// ---- session.Broker, implemented over the gateway's BrokerSession ----
+
+type handler struct {
+	c   *client
+	gen uint32
+}
+
+func (h *handler) Deliver(m Message, packetID uint16) {
+	h.c.transit.Add(1)
+	h.c.sh.post(event{kind: evDeliver, c: h.c, gen: h.gen, msg: m, packetID: packetID})
+}
+
+func (h *handler) Closed(reason error) {
+	h.c.sh.post(event{kind: evClosed, c: h.c, gen: h.gen, err: reason})
+}
+
+func (c *client) Connect(opts ConnectOptions) (bool, error) {
+	c.gen++
+	bs, present, err := c.sh.g.broker.Connect(opts, &handler{c: c, gen: c.gen})
+	if err != nil {
+		c.bs = nil
+		return false, err
+	}
+	c.bs = bs
+	return present, nil
+}
+
+func (c *client) Publish(m Message, msgID uint16) {
+	if c.bs == nil {
+		return
+	}
+	var done func(error)
+	if msgID != 0 {
+		gen := c.gen
+		done = func(err error) {
+			c.sh.post(event{kind: evPublished, c: c, gen: gen, msgID: msgID, err: err})
+		}
+	}
+	c.bs.Publish(m, done)
+}
+
+func (c *client) Subscribe(filter string, qos byte) (byte, error) {
+	if c.bs == nil {
+		return 0x80, errDetached
+	}
+	return c.bs.Subscribe(filter, qos)
+}
+
+func (c *client) Unsubscribe(filter string) error {
+	if c.bs == nil {
+		return errDetached
+	}
+	return c.bs.Unsubscribe(filter)
+}
+
+func (c *client) Ack(packetID uint16) {
+	if c.bs != nil {
+		c.bs.Ack(packetID)
+	}
+}
+
+func (c *client) Pending() int {
+	n := int(c.transit.Load())
+	if c.bs != nil {
+		n += c.bs.Pending()
+	}
+	return n
+}
+
+func (c *client) SetWill(w *Will) {
+	if c.bs != nil {
+		c.bs.SetWill(w)
+	}
+}
+
+func (c *client) PutData(key string, value []byte) error {
+	if c.bs == nil {
+		return errDetached
+	}
+	return c.bs.PutData(key, value)
+}
+
+func (c *client) Data(key string) ([]byte, bool) {
+	if c.bs == nil {
+		return nil, false
+	}
+	return c.bs.Data(key)
+}
+
+func (c *client) Suspend() {
+	if c.bs != nil {
+		c.bs.Suspend()
+	}
+}
+
+func (c *client) Resume() {
+	if c.bs != nil {
+		c.bs.Resume()
+	}
+}
+
+func (c *client) Disconnect() {
+	if c.bs != nil {
+		c.bs.Disconnect()
+		c.bs = nil
+		c.gen++
+	}
+}
+
+func (c *client) Lost() {
+	if c.bs != nil {
+		c.bs.Lost()
+		c.bs = nil
+		c.gen++
+	}
+}
+
+// ---- timers ----
+
+type timerEntry struct {
+	at   int64
+	c    *client
+	kind session.TimerKind
+}
+
+type timerHeap []timerEntry
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timerEntry)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = timerEntry{}
+	*h = old[:len(old)-1]
+	return e
+}
+
+func (sh *shard) compactTimers() {
+	live := sh.timers[:0]
+	for _, e := range sh.timers {
+		if !e.c.closed {
+			live = append(live, e)
+		}
+	}
+	clear(sh.timers[len(live):])
+	sh.timers = live
+	heap.Init(&sh.timers)
+	sh.dead = 0
+}
+
+func (h timerHeap) next() int64 {
+	if len(h) == 0 {
+		return 0
+	}
+	return h[0].at
+}
+
+func keyString(k peerKey) string {
+	s := k.addr
+	if k.t != nil && k.t.udp != nil {
+		s = k.ap.String()
+	}
+	if k.node != "" {
+		s += "/node=" + hexString(k.node)
+	}
+	return s
+}
+
+func hexString(s string) string {
+	const digits = "0123456789abcdef"
+	b := make([]byte, 0, 2*len(s))
+	for i := 0; i < len(s); i++ {
+		b = append(b, digits[s[i]>>4], digits[s[i]&15])
+	}
+	return string(b)
+}
+
+var errDetached = errors.New("gateway: client not attached to the broker")
