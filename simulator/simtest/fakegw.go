@@ -467,3 +467,10 @@ func (p *PahoBroker) Subscribe(topic string, qos byte, deliver func(string, []by
 
 // Close disconnects.
 func (p *PahoBroker) Close() { p.c.Disconnect(100) }
+
+// Subscribers is the number of sessions subscribed to topic.
+func (g *FakeGateway) Subscribers(topic string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.topicSub[topic])
+}
