@@ -429,11 +429,22 @@ func (e *engine) conns(gr *groupRun) ([]net.PacketConn, error) {
 }
 
 func (e *engine) startSensors(runCtx, pubCtx context.Context, sensors, work *sync.WaitGroup) error {
+	var all []net.PacketConn
+	defer func() {
+		// When the run ends, wake every sensor blocked in a read so it sees the context.
+		sensors.Go(func() {
+			<-runCtx.Done()
+			for _, pc := range all {
+				_ = pc.SetReadDeadline(time.Now())
+			}
+		})
+	}()
 	for _, gr := range e.groups {
 		pcs, err := e.conns(gr)
 		if err != nil {
 			return err
 		}
+		all = append(all, pcs...)
 		g := gr.spec
 		bufSize := 2048
 		if p := g.Publish; p != nil {
