@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -536,24 +537,31 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 	}
 
 	subscribed := false
+	lost := false // the gateway dropped us (not a planned wake): a clean session is gone
 	for runCtx.Err() == nil {
 		// Connect (or reconnect after the gateway dropped us).
 		if !s.active {
 			if !s.connectRounds(runCtx) {
 				return
 			}
-			if !subscribed || *g.CleanSession {
+			if !subscribed || (lost && *g.CleanSession) {
 				if err := s.subscribe(runCtx); err != nil {
 					if runCtx.Err() == nil {
 						s.e.fail("%v", err)
 					}
 					return
 				}
+				if subscribed {
+					// The old session and its subscriptions were discarded: commands sent
+					// before this SUBACK were owed to nobody.
+					s.e.excuse(s)
+				}
 				subscribed = len(g.Subscriptions) > 0
 				if subscribed {
 					s.g.markReady(int(s.index - s.g.first))
 				}
 			}
+			lost = false
 		}
 		if p != nil {
 			if err := s.register(runCtx); err != nil {
@@ -611,6 +619,7 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 			}
 		}
 		if !goSleep || runCtx.Err() != nil {
+			lost = !s.active
 			continue
 		}
 		if err := s.sleep(runCtx); err != nil {
@@ -622,9 +631,10 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 			}
 			if g.Sleep.Wake == "pingreq" {
 				if err := s.poll(runCtx); err != nil {
-					if runCtx.Err() == nil {
+					if runCtx.Err() == nil && !errors.Is(err, errDisconnected) {
 						s.e.fail("%v", err)
 					}
+					lost = true
 					break
 				}
 				if !pubLeft() {
@@ -639,6 +649,15 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 		}
 		nextPub = maxTime(nextPub, time.Now())
 	}
+}
+
+// excuse withdraws the delivery guarantee of the commands sent to s so far and not delivered.
+func (e *engine) excuse(s *sensor) {
+	local := s.index - s.g.first
+	s.g.readyMu.Lock()
+	upTo := s.g.downSeq[local]
+	s.g.readyMu.Unlock()
+	e.checker.Excuse(check.Downlink, s.index, upTo)
 }
 
 func maxTime(a, b time.Time) time.Time {

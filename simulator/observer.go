@@ -43,7 +43,7 @@ func DialMQTT(broker, clientID string) (*MQTTObserver, error) {
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetOrderMatters(false).
+		SetOrderMatters(true). // handlers in arrival order: the checker judges order
 		SetKeepAlive(30 * time.Second).
 		SetConnectTimeout(5 * time.Second).
 		SetWriteTimeout(10 * time.Second).

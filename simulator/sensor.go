@@ -161,6 +161,12 @@ func (s *sensor) handle(m packet.Message) error {
 		return s.send(&packet.Regack{TopicID: m.TopicID, MsgID: m.MsgID, ReturnCode: packet.Accepted})
 	case *packet.Pingreq:
 		return s.send(&packet.Pingresp{})
+	case *packet.WillTopicReq:
+		// A late prompt: a duplicated CONNECT restarted the will handshake (§6.2). Answer it,
+		// or the gateway waits for a will that never comes.
+		return s.send(s.willTopic())
+	case *packet.WillMsgReq:
+		return s.send(s.willMsg())
 	case *packet.Disconnect:
 		if s.active {
 			s.active = false
@@ -238,12 +244,11 @@ func (s *sensor) connect(ctx context.Context) error {
 			}
 			switch m := m.(type) {
 			case *packet.WillTopicReq:
-				w := g.Will
-				_ = s.send(&packet.WillTopic{QoS: packet.QoS(w.QoS), Retain: w.Retain, Topic: s.g.expand(w.Topic, s)})
+				_ = s.send(s.willTopic())
 				deadline = time.Now().Add(s.e.opts.RetryInterval)
 				continue
 			case *packet.WillMsgReq:
-				_ = s.send(&packet.WillMsg{Payload: []byte(s.g.expand(g.Will.Message, s))})
+				_ = s.send(s.willMsg())
 				deadline = time.Now().Add(s.e.opts.RetryInterval)
 				continue
 			case *packet.Connack:
@@ -262,6 +267,23 @@ func (s *sensor) connect(ctx context.Context) error {
 	}
 	s.e.stats.connectFailures.Add(1)
 	return fmt.Errorf("%s: CONNECT: %w", s.id, errGaveUp)
+}
+
+// willTopic is the answer to WILLTOPICREQ; without a will, the empty WILLTOPIC (no will).
+func (s *sensor) willTopic() packet.Message {
+	w := s.g.spec.Will
+	if w == nil {
+		return &packet.WillTopic{}
+	}
+	return &packet.WillTopic{QoS: packet.QoS(w.QoS), Retain: w.Retain, Topic: s.g.expand(w.Topic, s)}
+}
+
+func (s *sensor) willMsg() packet.Message {
+	w := s.g.spec.Will
+	if w == nil {
+		return &packet.WillMsg{}
+	}
+	return &packet.WillMsg{Payload: []byte(s.g.expand(w.Message, s))}
 }
 
 // subscribe runs SUBSCRIBE for every subscription of the group (§6.9).
@@ -413,8 +435,14 @@ func (s *sensor) poll(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if m.Type() == packet.TypePingresp {
+			switch m.Type() {
+			case packet.TypePingresp:
 				return nil
+			case packet.TypeDisconnect:
+				// The gateway no longer knows us asleep (the sleep timer ran out, §6.14): the
+				// session is lost; connect again.
+				s.e.stats.disconnects.Add(1)
+				return errDisconnected
 			}
 			if err := s.handle(m); err != nil {
 				return err

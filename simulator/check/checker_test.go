@@ -201,6 +201,20 @@ func TestOutOfOrder(t *testing.T) {
 	}
 }
 
+func TestExcuseWithdrawsTheGuarantee(t *testing.T) {
+	w := newWorld(t)
+	w.send(Downlink, 8, 6, true)
+	w.deliver(Downlink, 8, 1, 3)
+	w.c.Excuse(Downlink, 8, 4) // the actuator's clean session was lost after #4 was sent
+	w.deliver(Downlink, 8, 4)  // a late copy still counts as delivered
+	r := w.c.Result()
+	s := summaryOf(r, Downlink, 1)
+	// #2 and #4 excused (failed), #4 then delivered; #5 and #6 acknowledged and lost: a violation.
+	if s.Counts.Failed != 2 || s.Counts.Lost != 3 || s.Counts.LostAcked != 2 || s.Counts.Delivered != 3 || r.Pass {
+		t.Fatalf("%+v pass %v", s.Counts, r.Pass)
+	}
+}
+
 func TestPhantomForeignAndUnknown(t *testing.T) {
 	w := newWorld(t)
 	w.send(Uplink, 2, 2, true)
