@@ -537,13 +537,15 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 	}
 
 	subscribed := false
-	lost := false // the gateway dropped us (not a planned wake): a clean session is gone
+	lost := false   // the gateway dropped us (not a planned wake): a clean session is gone
+	waking := false // asleep until now: CONNECT only makes us active again
 	for runCtx.Err() == nil {
 		// Connect (or reconnect after the gateway dropped us).
 		if !s.active {
-			if !s.connectRounds(runCtx) {
+			if !s.connectRounds(runCtx, waking && !lost) {
 				return
 			}
+			waking = false
 			if !subscribed || (lost && *g.CleanSession) {
 				if err := s.subscribe(runCtx); err != nil {
 					if runCtx.Err() == nil {
@@ -644,6 +646,7 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 			break // wake=connect, or something to publish: go active again
 		}
 		s.e.asleep.Add(-1)
+		waking = true
 		if !pubLeft() {
 			doneWork()
 		}
@@ -668,9 +671,9 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // connectRounds runs CONNECT rounds until accepted; false when the sensor gives up.
-func (s *sensor) connectRounds(ctx context.Context) bool {
+func (s *sensor) connectRounds(ctx context.Context, wake bool) bool {
 	for round := 0; round < s.e.opts.ConnectRounds; round++ {
-		err := s.connect(ctx)
+		err := s.connect(ctx, wake)
 		if err == nil {
 			return true
 		}

@@ -215,10 +215,13 @@ func (s *sensor) subscribedID(id uint16) bool {
 	return false
 }
 
-// connect runs CONNECT with the will handshake (§6.2) until CONNACK accepted.
-func (s *sensor) connect(ctx context.Context) error {
+// connect runs CONNECT with the will handshake (§6.2) until CONNACK accepted. A wake from
+// sleep sends neither the Will nor the CleanSession flag (§6.14): the gateway ignores them then
+// anyway, and a retransmitted CONNECT that arrives once we are active again must not restart a
+// clean session and discard our subscriptions (E27).
+func (s *sensor) connect(ctx context.Context, wake bool) error {
 	g := s.g.spec
-	c := &packet.Connect{Will: g.Will != nil, CleanSession: *g.CleanSession, ProtocolID: 1,
+	c := &packet.Connect{Will: g.Will != nil && !wake, CleanSession: *g.CleanSession && !wake, ProtocolID: 1,
 		Duration: uint16(g.KeepAlive / time.Second), ClientID: s.id}
 	for attempt := 0; attempt <= s.e.opts.Retries; attempt++ {
 		if attempt > 0 {
