@@ -72,6 +72,16 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+# bench-broker: the same MQTT loads (fan-in and fan-out at QoS 0 and 1, 10 000 idle connections)
+# against Debian's mosquitto and snbridge, each started on a free loopback port ({port}); prints a
+# table. Options of the loads: BENCH_BROKER_ARGS (e.g. -duration 10s -inflight 16).
+SNBRIDGE_BENCH_ARGS ?= --mqtt 127.0.0.1:{port} --data-dir "$$(mktemp -d)"
+BENCH_BROKER_ARGS   ?=
+bench-broker: build test-deps
+	$(GO) run ./mqtt/mqtttest/load/cmd/mqttload -suite $(BENCH_BROKER_ARGS) \
+	  -spawn 'mosquitto=/usr/sbin/mosquitto -p {port}' \
+	  -spawn 'snbridge=./$(BIN)/snbridge $(SNBRIDGE_BENCH_ARGS)'
+
 cross:
 	@for t in $(CROSS); do \
 	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=$${rest#*/}; \

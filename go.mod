@@ -3,6 +3,7 @@ module snbridge
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/spf13/pflag v1.1.0
 	go.etcd.io/bbolt v1.5.0

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
 )
 
 // syncBuffer is an io.Writer safe for the logger and the test to share.
@@ -76,6 +77,7 @@ func TestVersionAndBadArguments(t *testing.T) {
 
 // run serves MQTT on the flags' address, with the config file's settings, until ctx ends.
 func TestRunServesUntilCancelled(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "snbridge.yaml")
 	os.WriteFile(cfg, []byte("limits:\n  sys_interval: 1s\nlisteners:\n  mqtt: 127.0.0.1:1\n"), 0o644)
@@ -83,9 +85,15 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}, io.Discard, &logs)
+		done <- run(ctx, []string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}, io.Discard, &logs)
 	}()
 	addr := waitListening(t, logs.String, "mqtt")
+	wsAddr := waitListening(t, logs.String, "ws")
+	wsc := paho.NewClient(paho.NewClientOptions().AddBroker("ws://" + wsAddr + "/mqtt").SetClientID("w"))
+	if tok := wsc.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("websocket connect:", tok.Error())
+	}
+	wsc.Disconnect(10)
 	got := make(chan string, 10)
 	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("t"))
 	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

@@ -97,10 +97,11 @@ type Broker struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 
-	commits *committer // nil without a store or while not serving
+	commits *committer // nil without a store
 
-	stats   stats
-	started time.Time
+	stats       stats
+	sysRetained atomic.Int64 // retained $SYS/broker messages of our own
+	started     time.Time
 }
 
 // stats are the counters behind $SYS.
@@ -156,6 +157,7 @@ func New(opts Options) (*Broker, error) {
 		b.auth = AllowAll{}
 	}
 	if b.store != nil {
+		b.commits = newCommitter(b.store, b.log)
 		if err := b.load(); err != nil {
 			return nil, fmt.Errorf("broker: restoring from the store: %w", err)
 		}
@@ -195,7 +197,7 @@ func (b *Broker) Serve(ctx context.Context) error {
 	b.connMu.Unlock()
 
 	if b.store != nil {
-		b.commits = newCommitter(b.store, b.log)
+		b.commits.start()
 		b.wg.Add(1)
 		go func() { defer b.wg.Done(); b.commits.run(b.quit) }()
 	}
@@ -310,31 +312,51 @@ func (b *Broker) accept(ln net.Listener, l Listener) {
 
 var errTemporaryAccept = errors.New("temporary accept error")
 
-// startConn runs a connection's loops, unless the broker is closed or full.
+// startConn runs a connection's loops on a new goroutine.
 func (b *Broker) startConn(nc net.Conn, listener string) {
-	b.connMu.Lock()
-	if b.closed {
-		b.connMu.Unlock()
-		nc.Close()
+	c := b.register(nc, listener)
+	if c == nil {
 		return
 	}
+	go func() {
+		defer b.wg.Done()
+		b.serveConn(c)
+	}()
+}
+
+// runConn serves a connection on the calling goroutine (a WebSocket handler).
+func (b *Broker) runConn(nc net.Conn, listener string) {
+	if c := b.register(nc, listener); c != nil {
+		defer b.wg.Done()
+		b.serveConn(c)
+	}
+}
+
+// register admits a connection unless the broker is closed or full (MaxConnections: the
+// connection is closed at once and logged).
+func (b *Broker) register(nc net.Conn, listener string) *conn {
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	if b.closed {
+		nc.Close()
+		return nil
+	}
 	if b.opts.MaxConnections > 0 && len(b.conns) >= b.opts.MaxConnections {
-		b.connMu.Unlock()
 		b.log.Warn("connection refused: max connections reached", "remote", nc.RemoteAddr().String(), "max", b.opts.MaxConnections)
 		nc.Close()
-		return
+		return nil
 	}
 	c := newConn(b, nc, listener)
 	b.conns[c] = struct{}{}
 	b.wg.Add(1)
+	return c
+}
+
+func (b *Broker) serveConn(c *conn) {
+	c.serve()
+	b.connMu.Lock()
+	delete(b.conns, c)
 	b.connMu.Unlock()
-	go func() {
-		defer b.wg.Done()
-		c.serve()
-		b.connMu.Lock()
-		delete(b.conns, c)
-		b.connMu.Unlock()
-	}()
 }
 
 func newClientID() string {

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -20,9 +19,9 @@ import (
 //
 // Slow-consumer policy: QoS 0 messages beyond Options.OutboundQueue waiting for the socket are
 // dropped and counted; QoS 1/2 messages wait in the session's queue (the in-flight window
-// bounds what is handed to the socket), and a client whose session queue reaches MaxQueued while
-// connected is disconnected. A client that stops reading its acknowledgements and lets more
-// than 4×OutboundQueue control packets pile up is disconnected too.
+// bounds what is handed to the socket; the queue's own overflow policy applies beyond
+// MaxQueued). A client that does not read its socket, so that more than 4×OutboundQueue +
+// 4×MaxInflight packets wait for it, is disconnected.
 type conn struct {
 	b        *Broker
 	nc       net.Conn
@@ -41,6 +40,7 @@ type conn struct {
 	reason  error // the first reason the connection was closed for
 	clean   bool  // DISCONNECT received: no will
 
+	inline         inlineWriter
 	pendingCommits atomic.Int32 // acks waiting for the committer; later acks queue behind them
 	batch          store.Batch
 	matchBuf       []topic.Subscriber[*session]
@@ -64,6 +64,7 @@ type outQueue struct {
 	qos0     int
 	closed   bool
 	wake     chan struct{}
+	writing  bool // a write loop is running
 	limit0   int
 	limitAll int
 }
@@ -99,7 +100,17 @@ func (c *conn) push(p outPacket) bool {
 		q.qos0++
 	}
 	q.items = append(q.items, p)
+	start := !q.writing
+	if start {
+		// The connection's read loop holds a count of b.wg while the queue is open.
+		q.writing = true
+		c.b.wg.Add(1)
+	}
 	q.mu.Unlock()
+	if start {
+		go c.writeLoop()
+		return true
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -113,13 +124,11 @@ func (c *conn) attached(present bool) {
 	c.push(outPacket{typ: packet.CONNACK, present: present})
 }
 
-func (c *conn) publish(d *delivery) bool {
+func (c *conn) publish(d delivery) bool {
 	return c.push(outPacket{typ: packet.PUBLISH, pid: d.pid, msg: d.msg, qos: d.qos, retain: d.retain, dup: d.dup})
 }
 
 func (c *conn) pubrel(pid uint16) { c.push(outPacket{typ: packet.PUBREL, pid: pid}) }
-
-func (c *conn) overflow() { c.closeAsync(ErrSlowConsumer) }
 
 func (c *conn) closeSink(reason error) { c.close(reason) }
 
@@ -163,7 +172,7 @@ func (r countingReader) Read(p []byte) (int, error) {
 // serve is the read loop: CONNECT, then packets until the connection ends.
 func (c *conn) serve() {
 	c.nc.SetReadDeadline(time.Now().Add(c.b.opts.ConnectTimeout))
-	r := packet.NewReader(bufio.NewReaderSize(countingReader{c}, 4096), c.b.opts.MaxPacketSize)
+	r := packet.NewReader(countingReader{c}, c.b.opts.MaxPacketSize) // reads ahead into its own buffer
 	first, err := r.ReadPacket()
 	if err != nil {
 		if errors.Is(err, packet.ErrUnsupportedLevel) {
@@ -192,8 +201,6 @@ func (c *conn) serve() {
 			break
 		}
 	}
-	c.b.wg.Add(1)
-	go func() { defer c.b.wg.Done(); c.writeLoop() }()
 	c.readLoop(r)
 	c.b.stats.connected.Add(-1)
 	c.close(ErrClosed)
@@ -267,6 +274,9 @@ func (c *conn) connect(p *packet.Connect) bool {
 
 func (c *conn) readLoop(r *packet.Reader) {
 	for {
+		if r.Buffered() == 0 {
+			c.flushInline()
+		}
 		p, err := r.ReadReused()
 		if err != nil {
 			c.readFailed(err)
@@ -377,7 +387,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	}
 	c.batch.Reset()
 	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
-		m := &message{topic: p.Topic, payload: append([]byte(nil), p.Payload...), qos: p.QoS, retain: p.Retain}
+		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)
 		b.route(m, &c.batch, &c.matchBuf)
 	} else {
 		b.stats.pubDropped.Add(1)
@@ -404,15 +414,6 @@ func (c *conn) ack(p outPacket, batch *store.Batch) {
 		return
 	}
 	b := c.b
-	if b.commits == nil {
-		if err := b.store.Commit(batch); err != nil {
-			b.log.Error("store: commit failed; not acknowledging", "client", c.clientID, "err", err)
-			c.close(err)
-			return
-		}
-		c.push(p)
-		return
-	}
 	c.pendingCommits.Add(1)
 	var ops *store.Batch
 	if needs {
@@ -429,37 +430,130 @@ func (c *conn) ack(p outPacket, batch *store.Batch) {
 	})
 }
 
+// inlineWriter is the read loop's own small write path (see flushInline).
+type inlineWriter struct {
+	enc   *encoders
+	buf   []byte
+	spare []outPacket
+}
+
+// inlineMax bounds what the read loop writes itself: a few acknowledgements fit any socket
+// buffer, so the write does not block the reads that follow.
+const inlineMax = 2048
+
+// flushInline lets the read loop, about to wait for the client, write what its own packets
+// produced (acknowledgements, mostly) when no write loop runs: one goroutine hand-off less per
+// QoS 1 message. Anything larger is left to a write loop.
+func (c *conn) flushInline() {
+	q := &c.out
+	q.mu.Lock()
+	if q.writing || q.closed || len(q.items) == 0 || len(q.items) > 64 || estimate(q.items) > inlineMax {
+		q.mu.Unlock()
+		return
+	}
+	q.writing = true
+	items := q.items
+	q.items = c.inline.spare[:0]
+	q.qos0 = 0
+	q.mu.Unlock()
+
+	w := &c.inline
+	if w.enc == nil {
+		w.enc = new(encoders)
+	}
+	buf := w.buf[:0]
+	for i := range items {
+		var err error
+		if items[i].typ == packet.PUBLISH {
+			c.b.stats.pubSent.Add(1)
+		}
+		if buf, err = w.enc.append(buf, &items[i]); err != nil {
+			c.b.log.Error("encoding failed", "client", c.clientID, "type", items[i].typ, "err", err)
+		}
+	}
+	c.b.stats.msgsSent.Add(int64(len(items)))
+	clear(items)
+	w.spare = items
+	w.buf = buf
+	ok := c.write(buf)
+
+	q.mu.Lock()
+	start := ok && len(q.items) > 0 && !q.closed
+	q.writing = start
+	if start {
+		c.b.wg.Add(1)
+	}
+	q.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func estimate(items []outPacket) int {
+	n := 0
+	for i := range items {
+		n += 8 + len(items[i].codes)
+		if m := items[i].msg; m != nil {
+			n += len(m.topic) + len(m.payload)
+		}
+	}
+	return n
+}
+
+// writerLinger is how long an idle write loop waits for more before it exits; the next packet
+// starts a new one. An idle connection thus costs no goroutine and no write buffer.
+const writerLinger = 2 * time.Second
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 // writeLoop encodes what is queued and writes it in one go, flushing when the queue is empty.
 func (c *conn) writeLoop() {
+	defer c.b.wg.Done()
 	q := &c.out
 	var spare []outPacket
-	buf := make([]byte, 0, 4096)
-	var pub packet.Publish
-	for {
-		select {
-		case <-q.wake:
-		case <-c.closing:
-			return
+	bp := writeBufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			*bp = (*bp)[:0]
+			writeBufPool.Put(bp)
 		}
+	}()
+	enc := new(encoders)
+	linger := time.NewTimer(writerLinger)
+	defer linger.Stop()
+	idle := false
+	for {
 		q.mu.Lock()
 		items := q.items
-		q.items = spare[:0]
-		q.qos0 = 0
+		if len(items) > 0 {
+			q.items = spare[:0] // double buffering: push fills one slice while this loop encodes the other
+			q.qos0 = 0
+		} else if idle {
+			q.writing = false
+			q.mu.Unlock()
+			return
+		}
 		q.mu.Unlock()
-		buf = buf[:0]
+		if len(items) == 0 {
+			linger.Reset(writerLinger)
+			select {
+			case <-q.wake:
+			case <-linger.C:
+				idle = true
+			case <-c.closing:
+				return
+			}
+			continue
+		}
+		idle = false
+		buf := (*bp)[:0]
 		var err error
 		for i := range items {
 			it := &items[i]
-			switch it.typ {
-			case packet.PUBLISH:
-				pub = packet.Publish{Dup: it.dup, QoS: it.qos, Retain: it.retain, Topic: it.msg.topic, PacketID: it.pid, Payload: it.msg.payload}
-				buf, err = packet.Append(buf, &pub)
+			if it.typ == packet.PUBLISH {
 				c.b.stats.pubSent.Add(1)
-			case packet.CONNACK:
-				buf, err = packet.Append(buf, &packet.Connack{SessionPresent: it.present, ReturnCode: it.code})
-			default:
-				buf, err = appendControl(buf, it)
 			}
+			buf, err = enc.append(buf, it)
 			if err != nil {
 				c.b.log.Error("encoding failed", "client", c.clientID, "type", it.typ, "err", err)
 				err = nil
@@ -471,6 +565,7 @@ func (c *conn) writeLoop() {
 				buf = buf[:0]
 			}
 		}
+		*bp = buf
 		c.b.stats.msgsSent.Add(int64(len(items)))
 		clear(items)
 		spare = items
@@ -491,23 +586,51 @@ func (c *conn) write(buf []byte) bool {
 	return true
 }
 
-// appendControl encodes the acknowledgements, SUBACK, UNSUBACK and PINGRESP without allocating.
-func appendControl(buf []byte, it *outPacket) ([]byte, error) {
+// encoders holds one value of each packet the write loop sends, reused so that encoding
+// allocates nothing.
+type encoders struct {
+	publish  packet.Publish
+	connack  packet.Connack
+	puback   packet.Puback
+	pubrec   packet.Pubrec
+	pubrel   packet.Pubrel
+	pubcomp  packet.Pubcomp
+	suback   packet.Suback
+	unsuback packet.Unsuback
+	pingresp packet.Pingresp
+}
+
+func (e *encoders) append(buf []byte, it *outPacket) ([]byte, error) {
+	var p packet.Packet
 	switch it.typ {
+	case packet.PUBLISH:
+		e.publish = packet.Publish{Dup: it.dup, QoS: it.qos, Retain: it.retain, Topic: it.msg.topic, PacketID: it.pid, Payload: it.msg.payload}
+		p = &e.publish
+	case packet.CONNACK:
+		e.connack = packet.Connack{SessionPresent: it.present, ReturnCode: it.code}
+		p = &e.connack
 	case packet.PUBACK:
-		return packet.Append(buf, &packet.Puback{PacketID: it.pid})
+		e.puback.PacketID = it.pid
+		p = &e.puback
 	case packet.PUBREC:
-		return packet.Append(buf, &packet.Pubrec{PacketID: it.pid})
+		e.pubrec.PacketID = it.pid
+		p = &e.pubrec
 	case packet.PUBREL:
-		return packet.Append(buf, &packet.Pubrel{PacketID: it.pid})
+		e.pubrel.PacketID = it.pid
+		p = &e.pubrel
 	case packet.PUBCOMP:
-		return packet.Append(buf, &packet.Pubcomp{PacketID: it.pid})
+		e.pubcomp.PacketID = it.pid
+		p = &e.pubcomp
 	case packet.SUBACK:
-		return packet.Append(buf, &packet.Suback{PacketID: it.pid, ReturnCodes: it.codes})
+		e.suback = packet.Suback{PacketID: it.pid, ReturnCodes: it.codes}
+		p = &e.suback
 	case packet.UNSUBACK:
-		return packet.Append(buf, &packet.Unsuback{PacketID: it.pid})
+		e.unsuback.PacketID = it.pid
+		p = &e.unsuback
 	case packet.PINGRESP:
-		return packet.Append(buf, &packet.Pingresp{})
+		p = &e.pingresp
+	default:
+		return buf, errors.New("no encoder for " + it.typ.String())
 	}
-	return buf, errors.New("no encoder for " + it.typ.String())
+	return packet.Append(buf, p)
 }

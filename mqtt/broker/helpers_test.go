@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -196,11 +197,16 @@ func (c *rawClient) connect(p *packet.Connect) *packet.Connack {
 	return ack
 }
 
-// expectClosed asserts the broker closes the connection.
+// expectClosed asserts the broker closes the connection (within 5 s, after at most 10 000
+// more packets).
 func (c *rawClient) expectClosed() {
 	c.t.Helper()
-	for i := 0; i < 100; i++ {
+	for i := 0; i < 10_000; i++ {
 		if _, err := c.read(); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.t.Fatal("connection still open after 5 s")
+			}
 			return
 		}
 	}

@@ -114,3 +114,46 @@ func TestKeepAliveExpiryPublishesWill(t *testing.T) {
 		}
 	})
 }
+
+// An idle connection's write loop exits after writerLinger; the next packet starts another.
+func TestIdleWriterExitsAndRestarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, err := New(Options{SysInterval: -1, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Shutdown(context.Background())
+		client, r := pipeClient(t, b, &packet.Connect{ClientID: "idle", CleanSession: true})
+		defer client.Close()
+		sub, _ := packet.Append(nil, &packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "t", QoS: 0}}})
+		client.Write(sub)
+		if _, err := r.ReadPacket(); err != nil {
+			t.Fatal(err)
+		}
+		writing := func() bool {
+			b.connMu.Lock()
+			defer b.connMu.Unlock()
+			for c := range b.conns {
+				c.out.mu.Lock()
+				defer c.out.mu.Unlock()
+				return c.out.writing
+			}
+			return false
+		}
+		synctest.Wait()
+		if !writing() {
+			t.Fatal("no write loop right after SUBACK")
+		}
+		time.Sleep(writerLinger + time.Second)
+		synctest.Wait()
+		if writing() {
+			t.Fatal("write loop still running on an idle connection")
+		}
+		pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
+		pub.Publish(Message{Topic: "t", Payload: []byte("wake")}, nil)
+		p, err := r.ReadPacket()
+		if err != nil || string(p.(*packet.Publish).Payload) != "wake" {
+			t.Fatalf("after restart: %v %v", p, err)
+		}
+	})
+}

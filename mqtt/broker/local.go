@@ -21,8 +21,9 @@ type LocalOptions struct {
 
 // LocalHandler receives what the broker sends to an in-process client. Deliver is called from
 // broker goroutines, with the client's session locked: it must not block and must not call
-// back into the broker; the receiver queues it. PacketID is non-zero for QoS 1/2 and is what
-// Ack takes. Closed likewise must not block.
+// back into the broker; the receiver queues it. The Payload is shared with other subscribers:
+// read it, never modify it. PacketID is non-zero for QoS 1/2 and is what Ack takes. Closed
+// likewise must not block.
 type LocalHandler interface {
 	Deliver(m Message, packetID uint16)
 	Closed(reason error) // taken over by another connection with the same client id, or broker shutdown
@@ -76,16 +77,12 @@ func (b *Broker) ConnectLocal(opts LocalOptions, h LocalHandler) (*LocalClient, 
 
 func (c *LocalClient) attached(bool) {}
 
-func (c *LocalClient) publish(d *delivery) bool {
+func (c *LocalClient) publish(d delivery) bool {
 	c.h.Deliver(Message{Topic: d.msg.topic, Payload: d.msg.payload, QoS: d.qos, Retain: d.retain, Dup: d.dup}, d.pid)
 	return true
 }
 
 func (c *LocalClient) pubrel(uint16) {}
-
-// overflow: an in-process client is never disconnected as a slow consumer; the queue's drop
-// policy applies.
-func (c *LocalClient) overflow() {}
 
 func (c *LocalClient) closeSink(reason error) {
 	if c.closed.CompareAndSwap(false, true) {
@@ -131,7 +128,7 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 		done(ErrNotAuthorized)
 		return
 	}
-	msg := &message{topic: m.Topic, payload: append([]byte(nil), m.Payload...), qos: m.QoS, retain: m.Retain}
+	msg := newMessage(m.Topic, m.Payload, m.QoS, m.Retain)
 	batch := batchPool.Get().(*store.Batch)
 	batch.Reset()
 	buf := matchPool.Get().(*[]topic.Subscriber[*session])
@@ -143,10 +140,8 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	case m.QoS == 0:
 		b.commitLazy(batch)
 		done(nil)
-	case b.commits != nil:
-		b.commits.submit(batch, done)
 	default:
-		done(b.store.Commit(batch))
+		b.commits.submit(batch, done)
 	}
 	clear(batch.Ops)
 	batchPool.Put(batch)
@@ -196,7 +191,7 @@ func (c *LocalClient) SetWill(w *Will) {
 }
 
 // PutData keeps adapter state with the session (MQTT-SN topic registry, sleep state); for a
-// persistent session it is durable when PutData returns. A nil value deletes the key.
+// persistent session it is durable when PutData returns. An empty value deletes the key.
 func (c *LocalClient) PutData(key string, value []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -204,7 +199,7 @@ func (c *LocalClient) PutData(key string, value []byte) error {
 	s := c.s
 	var batch store.Batch
 	s.mu.Lock()
-	if value == nil {
+	if len(value) == 0 {
 		delete(s.data, key)
 		if s.stored() {
 			batch.DeleteData(s.id, key)

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"snbridge/mqtt/packet"
 	"snbridge/mqtt/topic"
 )
@@ -276,9 +274,10 @@ func TestOfflineQueueOverflowPolicy(t *testing.T) {
 	}
 }
 
-// A connected client that does not read: QoS 0 beyond the outbound queue is dropped and
-// counted; QoS 1 beyond MaxQueued disconnects it. The publisher is not held up.
-func TestSlowConsumer(t *testing.T) {
+// A connected client that reads slowly: QoS 0 beyond the outbound queue is dropped and counted;
+// QoS 1 beyond the window and MaxQueued is dropped and counted, the client stays connected and
+// gets the rest in order. The publisher is not held up.
+func TestSlowConsumerDrops(t *testing.T) {
 	b, addr := startBroker(t, Options{OutboundQueue: 10, MaxQueued: 10, MaxInflight: 2})
 	c := dialRaw(t, addr)
 	c.connect(&packet.Connect{ClientID: "slow", CleanSession: true})
@@ -291,9 +290,48 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	must(t, pub.Publish("big", 1, false, "sync"))
 	waitFor(t, "QoS 0 drops", func() bool { return b.stats.pubDropped.Load() > 0 })
+	before := b.stats.pubDropped.Load()
 	for i := 0; i < 20; i++ {
-		must(t, pub.Publish("big", 1, false, "x"))
+		must(t, pub.Publish("big", 1, false, fmt.Sprint(i)))
 	}
-	c.expectClosed()
-	_ = paho.ErrNotConnected
+	// In flight: "sync" and "0"; queued: "1".."10"; dropped: "11".."19".
+	if n := b.stats.pubDropped.Load() - before; n != 9 {
+		t.Fatalf("QoS 1 drops = %d, want 9", n)
+	}
+	var got []string
+	for len(got) < 12 {
+		p, ok := c.expect().(*packet.Publish)
+		if !ok || p.QoS == 0 {
+			continue
+		}
+		got = append(got, string(p.Payload))
+		c.send(&packet.Puback{PacketID: p.PacketID})
+	}
+	if fmt.Sprint(got) != "[sync 0 1 2 3 4 5 6 7 8 9 10]" {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+// A client that does not read its socket at all is disconnected once a write has been blocked
+// for WriteTimeout; others are not affected.
+func TestClientNotReadingIsDisconnected(t *testing.T) {
+	_, addr := startBroker(t, Options{WriteTimeout: 300 * time.Millisecond})
+	c := dialRaw(t, addr)
+	c.connect(&packet.Connect{ClientID: "deaf", CleanSession: true})
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "big", QoS: 0}}})
+	c.expect()
+	pub := newPaho(t, addr, "pub", true)
+	payload := make([]byte, 256<<10)
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		// Peek without reading: the broker's writes block once the socket buffers are full.
+		time.Sleep(time.Second)
+		c.expectClosed()
+	}()
+	for i := 0; i < 100; i++ {
+		must(t, pub.Publish("big", 0, false, payload))
+	}
+	<-closed
+	must(t, pub.Publish("other", 1, false, "still fine"))
 }

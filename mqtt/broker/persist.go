@@ -67,11 +67,19 @@ type committer struct {
 	st  store.Store
 	log *slog.Logger
 
-	mu     sync.Mutex
-	ops    []store.Op
-	dones  []func(error)
-	closed bool
-	wake   chan struct{}
+	mu      sync.Mutex
+	ops     []store.Op
+	dones   []func(error)
+	running bool // run has been started; before, submit commits on the caller's goroutine
+	closed  bool
+	wake    chan struct{}
+}
+
+// start marks the committer as served by a run goroutine the caller starts.
+func (c *committer) start() {
+	c.mu.Lock()
+	c.running = true
+	c.mu.Unlock()
 }
 
 func newCommitter(st store.Store, log *slog.Logger) *committer {
@@ -85,6 +93,15 @@ func (c *committer) submit(b *store.Batch, done func(error)) {
 	if c.closed {
 		c.mu.Unlock()
 		done(ErrServerClosed)
+		return
+	}
+	if !c.running {
+		c.mu.Unlock()
+		var err error
+		if b != nil && b.Len() > 0 {
+			err = c.st.Commit(b)
+		}
+		done(err)
 		return
 	}
 	if b != nil {

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,8 +163,9 @@ func TestAckOnlyOnceDurable(t *testing.T) {
 	if fmt.Sprint(ids) != "[1 2]" {
 		t.Fatalf("PUBACKs %v, want in PUBLISH order [1 2] [MQTT-4.6.0-2]", ids)
 	}
-	if fmt.Sprint(order) != "[PINGRESP PUBACK PUBACK]" && fmt.Sprint(order) != "[PUBACK PUBACK PINGRESP]" {
-		t.Fatalf("packets %v", order)
+	// PINGRESP is not held behind the commit: it may come before, between or after the PUBACKs.
+	if n := strings.Count(fmt.Sprint(order), "PINGRESP"); n != 1 {
+		t.Fatalf("packets %v, want one PINGRESP among the PUBACKs", order)
 	}
 	_ = b
 }

@@ -13,6 +13,21 @@ type message struct {
 	payload []byte
 	qos     byte
 	retain  bool
+	inline  [inlinePayload]byte // small payloads live here: one allocation per message
+}
+
+const inlinePayload = 64
+
+// newMessage copies payload into a new message.
+func newMessage(topic string, payload []byte, qos byte, retain bool) *message {
+	m := &message{topic: topic, qos: qos, retain: retain}
+	if len(payload) <= inlinePayload {
+		m.payload = m.inline[:len(payload):len(payload)]
+		copy(m.payload, payload)
+	} else {
+		m.payload = append([]byte(nil), payload...)
+	}
+	return m
 }
 
 // delivery is one message on its way to one session at the QoS granted to it.
@@ -32,12 +47,9 @@ type sink interface {
 	// attached is called first when the sink becomes the session's (a TCP sink sends CONNACK).
 	attached(sessionPresent bool)
 	// publish sends a PUBLISH; false means a QoS 0 message was dropped (queue full).
-	publish(d *delivery) bool
+	publish(d delivery) bool
 	// pubrel sends PUBREL for a QoS 2 delivery whose PUBREC was received.
 	pubrel(pid uint16)
-	// overflow is called when the session's queue is full while the sink is attached: a slow
-	// consumer. A network sink closes its connection.
-	overflow()
 	// closeSink ends the client (taken over, broker shutdown); called without locks held.
 	closeSink(reason error)
 }
@@ -93,8 +105,7 @@ func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch)
 	st := &s.b.stats
 	if qos == 0 {
 		if s.out != nil && len(s.queue) == 0 {
-			d := delivery{msg: m, retain: retain}
-			if !s.out.publish(&d) {
+			if !s.out.publish(delivery{msg: m, retain: retain}) {
 				st.pubDropped.Add(1)
 			}
 			return
@@ -121,14 +132,11 @@ func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch)
 	s.enqueue(d, batch)
 }
 
-// enqueue appends to the queue, applying the overflow policy at MaxQueued: drop the oldest
-// queued QoS 0 message; failing that, drop the new message (QoS 0 or, counted and logged, QoS 1/2).
-// An attached sink is told it is a slow consumer.
+// enqueue appends to the queue, applying the overflow policy at MaxQueued, online or offline:
+// drop the oldest queued QoS 0 message; failing that, drop the new message (QoS 0 or, counted
+// and logged, QoS 1/2).
 func (s *session) enqueue(d *delivery, batch *store.Batch) {
 	if len(s.queue) >= s.b.opts.MaxQueued {
-		if s.out != nil {
-			s.out.overflow()
-		}
 		dropped := false
 		if s.queued0 > 0 {
 			for i, q := range s.queue {
@@ -164,7 +172,7 @@ func (s *session) enqueue(d *delivery, batch *store.Batch) {
 func (s *session) send(d *delivery) {
 	d.pid = s.allocPID()
 	s.inflight = append(s.inflight, d)
-	s.out.publish(d)
+	s.out.publish(*d)
 }
 
 func (s *session) allocPID() uint16 {
@@ -200,7 +208,7 @@ func (s *session) fill() {
 		}
 		if d.qos == 0 {
 			s.queued0--
-			if !s.out.publish(d) {
+			if !s.out.publish(*d) {
 				s.b.stats.pubDropped.Add(1)
 			}
 			continue
@@ -220,7 +228,7 @@ func (s *session) resend() {
 			d.pid = s.allocPID()
 		}
 		d.dup = true
-		s.out.publish(d)
+		s.out.publish(*d)
 	}
 }
 

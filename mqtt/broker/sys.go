@@ -47,7 +47,8 @@ func (b *Broker) sysValues() [][2]string {
 		{"$SYS/broker/bytes/received", i(st.bytesReceived.Load())},
 		{"$SYS/broker/bytes/sent", i(st.bytesSent.Load())},
 		{"$SYS/broker/subscriptions/count", i(int64(b.subs.Len()))},
-		{"$SYS/broker/retained messages/count", i(int64(b.retained.Len()))},
+		// The broker's own $SYS messages are not counted.
+		{"$SYS/broker/retained messages/count", i(int64(b.retained.Len()) - b.sysRetained.Load())},
 	}
 	if b.store != nil {
 		ss := b.store.Stats()
@@ -66,7 +67,9 @@ func (b *Broker) localCount() int {
 
 func (b *Broker) publishSys() {
 	var buf []topic.Subscriber[*session]
-	for _, kv := range b.sysValues() {
+	vals := b.sysValues()
+	defer b.sysRetained.Store(int64(len(vals)))
+	for _, kv := range vals {
 		// Not stored: the values are recomputed after a restart.
 		b.route(&message{topic: kv[0], payload: []byte(kv[1]), retain: true}, nil, &buf)
 	}

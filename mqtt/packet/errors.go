@@ -3,6 +3,7 @@ package packet
 import (
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors. Errors about a malformed packet are *Error values that wrap ErrMalformed; a
@@ -41,7 +42,7 @@ func (e *Error) Error() string {
 	}
 	s += ": " + e.Reason
 	if e.Rule != "" {
-		if e.Rule[0] == 0xc2 { // "§..."
+		if strings.HasPrefix(e.Rule, "§") {
 			s += " (" + e.Rule + ")"
 		} else {
 			s += " [" + e.Rule + "]"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -103,7 +104,10 @@ type Options struct {
 	// OnMessage receives messages no subscription's handler matches (e.g. a persistent session's
 	// subscriptions after a restart of the program). Nil drops them (they are still acked).
 	OnMessage Handler
-	// OnAdvertise is called for every ADVERTISE received.
+	// SearchAddr is where SearchGateway sends SEARCHGW: nil means the gateway address; a
+	// broadcast address needs a conn with broadcast enabled.
+	SearchAddr net.Addr
+	// OnAdvertise is called for every ADVERTISE received, from any sender.
 	OnAdvertise func(Advertisement)
 	// OnConnectionLost is called when keep-alive fails or the gateway disconnects the client.
 	OnConnectionLost func(error)
@@ -200,6 +204,7 @@ func New(conn net.PacketConn, gateway net.Addr, opts Options) (*Client, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
+	opts.PredefinedTopics = maps.Clone(opts.PredefinedTopics) // the caller may change theirs
 	c := &Client{
 		conn:     conn,
 		gw:       gateway,
@@ -289,7 +294,14 @@ func Dial(ctx context.Context, network, address string, opts Options) (*Client, 
 	if err != nil {
 		return nil, fmt.Errorf("mqtt-sn client: port %s: %w", portStr, err)
 	}
-	gw := net.UDPAddrFromAddrPort(netip.AddrPortFrom(addrs[0].Unmap(), uint16(port)))
+	ip := addrs[0]
+	for _, a := range addrs { // prefer IPv4, where most gateways listen
+		if a.Unmap().Is4() {
+			ip = a
+			break
+		}
+	}
+	gw := net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip.Unmap(), uint16(port)))
 	local := ":0"
 	if gw.IP.IsLoopback() { // stay on the loopback interface when the gateway is local
 		local = net.JoinHostPort(gw.IP.String(), "0")
@@ -383,28 +395,47 @@ func (c *Client) nextMsgID() uint16 {
 func (c *Client) send(m packet.Message) error { return c.sendTo(m, c.gw) }
 
 func (c *Client) sendTo(m packet.Message, to net.Addr) error {
-	select {
-	case <-c.closed:
-		return ErrClosed
-	default:
-	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	b, err := m.Append(c.sendBuf[:0])
 	if err != nil {
 		return err
 	}
-	c.sendBuf = b[:0]
+	return c.write(b, m.Type(), to)
+}
+
+// sendPublish is send for the publish hot path: with the concrete type, p does not escape and
+// a publish allocates nothing.
+func (c *Client) sendPublish(p *packet.Publish) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	b, err := p.Append(c.sendBuf[:0])
+	if err != nil {
+		return err
+	}
+	return c.write(b, packet.TypePublish, c.gw)
+}
+
+// write sends an encoded datagram; c.sendMu is held.
+func (c *Client) write(b []byte, t packet.MsgType, to net.Addr) error {
+	c.sendBuf = b[:0] // keep the grown buffer
+	select {
+	case <-c.closed:
+		return ErrClosed
+	default:
+	}
 	if len(b) > c.opts.MaxPacketSize {
-		return fmt.Errorf("%w: %s of %d octets", ErrTooLarge, m.Type(), len(b))
+		return fmt.Errorf("%w: %s of %d octets", ErrTooLarge, t, len(b))
 	}
 	if _, err := c.conn.WriteTo(b, to); err != nil {
-		return fmt.Errorf("mqtt-sn client: send %s: %w", m.Type(), err)
+		return fmt.Errorf("mqtt-sn client: send %s: %w", t, err)
 	}
 	if to == c.gw {
 		c.lastSend.Store(time.Now().UnixNano())
 	}
-	c.log.Debug("sent", "type", m.Type().String(), "to", to.String())
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("sent", "type", t.String(), "to", to.String())
+	}
 	return nil
 }
 

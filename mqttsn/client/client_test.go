@@ -239,3 +239,56 @@ func TestSubscribeAndReceive(t *testing.T) {
 	default:
 	}
 }
+
+// Pre-defined ids and short names are subscribed without registration and routed by id and name.
+func TestSubscribePredefinedAndShort(t *testing.T) {
+	g := newFakeGW(t)
+	opts := sensor1
+	opts.PredefinedTopics = map[string]uint16{"sensors/s1/switch": 10}
+	c := newClient(t, g, opts)
+	connect(t, g, c)
+
+	predef := make(chan client.Message, 4)
+	short := make(chan client.Message, 4)
+	done := async(func(ctx context.Context) error {
+		sub, err := c.Subscribe(ctx, "sensors/s1/switch", client.QoS2, func(m client.Message) { predef <- m })
+		if err == nil && (sub.TopicID != 10 || sub.QoS != client.QoS2) {
+			t.Errorf("Subscribe predefined = %+v", sub)
+		}
+		return err
+	})
+	g.expectMsg(&packet.Subscribe{QoS: client.QoS2, TopicIDType: packet.TopicIDPredefined, MsgID: 1, TopicID: 10})
+	g.sendMsg(&packet.Suback{QoS: client.QoS2, TopicID: 10, MsgID: 1})
+	mustWait(t, "Subscribe predefined", done)
+
+	done = async(func(ctx context.Context) error {
+		_, err := c.Subscribe(ctx, "ab", client.QoS0, func(m client.Message) { short <- m })
+		return err
+	})
+	g.expectMsg(&packet.Subscribe{TopicIDType: packet.TopicIDShort, MsgID: 2, TopicID: 0x6162})
+	g.sendMsg(&packet.Suback{MsgID: 2})
+	mustWait(t, "Subscribe short", done)
+
+	g.send("PUBLISH qos-1 predefined id=10 data=on") // routed by id; QoS −1 needs no ack
+	g.send("PUBLISH qos0 retain short=ab data=1")
+	if m := receive(t, predef); m.Topic != "sensors/s1/switch" || m.TopicIDType != packet.TopicIDPredefined || string(m.Payload) != "on" {
+		t.Fatalf("predefined handler got %+v", m)
+	}
+	if m := receive(t, short); m.Topic != "ab" || !m.Retain || string(m.Payload) != "1" {
+		t.Fatalf("short handler got %+v", m)
+	}
+
+	// A refused subscription is an error carrying the return code, and its handler is dropped.
+	done = async(func(ctx context.Context) error {
+		_, err := c.Subscribe(ctx, "cd", client.QoS1, func(client.Message) { t.Error("handler of a refused subscription called") })
+		return err
+	})
+	g.expectMsg(&packet.Subscribe{QoS: client.QoS1, TopicIDType: packet.TopicIDShort, MsgID: 3, TopicID: 0x6364})
+	g.sendMsg(&packet.Suback{MsgID: 3, ReturnCode: packet.NotSupported})
+	if err := wait(t, done); !errors.Is(err, packet.NotSupported) {
+		t.Fatalf("Subscribe = %v, want packet.NotSupported", err)
+	}
+	g.sendMsg(&packet.Publish{TopicIDType: packet.TopicIDShort, TopicID: 0x6364, Data: []byte("z")})
+	g.send("PUBLISH qos0 retain short=ab data=1") // a marker: handlers run in order
+	receive(t, short)
+}

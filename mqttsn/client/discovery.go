@@ -22,11 +22,11 @@ type gwInfoFrom struct {
 	from net.Addr
 }
 
-// SearchGateway sends SEARCHGW with radius to addr (nil: the gateway address of the client; a
-// broadcast address needs a conn with broadcast enabled) and returns the first GWINFO (§6.1).
-// Unanswered searches are repeated at doubling intervals, starting at RetryInterval, MaxRetries
-// times.
-func (c *Client) SearchGateway(ctx context.Context, addr net.Addr, radius uint8) (GatewayInfo, error) {
+// SearchGateway sends SEARCHGW with radius to Options.SearchAddr (default: the client's gateway
+// address) and returns the first GWINFO, from whoever answers (§6.1). Unanswered searches are
+// repeated at doubling intervals, starting at RetryInterval, MaxRetries times.
+func (c *Client) SearchGateway(ctx context.Context, radius uint8) (GatewayInfo, error) {
+	addr := c.opts.SearchAddr
 	if addr == nil {
 		addr = c.gw
 	}

@@ -151,3 +151,25 @@ func receive(t *testing.T, ch <-chan client.Message) client.Message {
 }
 
 func isErr(err, target error) bool { return errors.Is(err, target) }
+
+// expectMsg reads a datagram and checks that it is the encoding of want.
+func (g *fakeGW) expectMsg(want packet.Message) {
+	g.t.Helper()
+	wb, err := packet.Marshal(want)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	if got := g.read(); !bytes.Equal(got, wb) {
+		m, err := packet.Decode(got)
+		g.t.Fatalf("gateway expected %#v\n want % X\n  got % X = %#v (%v)", want, wb, got, m, err)
+	}
+}
+
+func (g *fakeGW) sendMsg(m packet.Message) {
+	g.t.Helper()
+	b, err := packet.Marshal(m)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.sendBytes(b)
+}

@@ -121,7 +121,7 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, qos 
 		if ref.typ == packet.TopicIDNormal {
 			return fmt.Errorf("%w: QoS -1 needs a pre-defined or two-character topic, not %q", ErrInvalidTopic, topic)
 		}
-		return c.send(&packet.Publish{QoS: qos, Retain: retain, TopicIDType: ref.typ, TopicID: ref.id, Data: payload})
+		return c.sendPublish(&packet.Publish{QoS: qos, Retain: retain, TopicIDType: ref.typ, TopicID: ref.id, Data: payload})
 	}
 	if err := c.requireState(StateActive); err != nil {
 		return err
@@ -130,7 +130,7 @@ func (c *Client) Publish(ctx context.Context, topic string, payload []byte, qos 
 		if err := c.resolve(ctx, &ref); err != nil {
 			return err
 		}
-		return c.send(&packet.Publish{Retain: retain, TopicIDType: ref.typ, TopicID: ref.id, Data: payload})
+		return c.sendPublish(&packet.Publish{Retain: retain, TopicIDType: ref.typ, TopicID: ref.id, Data: payload})
 	}
 
 	if err := c.acquire(ctx, c.pubSem); err != nil {

@@ -1,4 +1,39 @@
 // Package gateway is the I/O shell of the MQTT-SN gateway: it reads datagrams from transports
 // (any net.PacketConn), drives the sessions on a fixed set of shard goroutines and reaches the
-// broker through a small interface it declares itself.
+// broker through a small interface it declares itself (Broker, Handler, BrokerSession — the
+// broker core's in-process client API with the gateway's own types; cmd/snbridge adapts).
+//
+// Contract:
+//   - Serve(ctx, conns...) blocks until ctx is done or Shutdown is called, serving every conn at
+//     once (UDP now; DTLS, serial and radio links are other PacketConns). It never closes the
+//     conns. Shutdown is idempotent. On the way out every client is detached from the broker
+//     without a will, so persistent sessions, their sleep buffers and topic registries stay in the
+//     broker for the next gateway.
+//   - One read loop per transport decodes just enough to route: a known peer's datagrams go to
+//     the shard that owns it; CONNECT and PINGREQ with a client id go to the shard of the client
+//     id, where a client whose address changed (NAT) is found again and moved; a peer without a
+//     session is answered statelessly: SEARCHGW → GWINFO (unicast, E24), QoS −1 PUBLISH on a
+//     global predefined id or a short name → published at QoS 0 through one shared broker
+//     session (Config.QoSMinus1Client, §7.1), ADVERTISE/GWINFO ignored, anything else →
+//     DISCONNECT (E28). Only CONNECT creates state (and a PINGREQ(id) that finds a sleeping
+//     persistent session in the broker after a restart).
+//   - A peer is (transport, address, forwarder node id): a 0xFE envelope is accepted on any
+//     transport, each node id behind a forwarder is a peer of its own, and replies go back in
+//     the same envelope with the same node id (§5.5).
+//   - Shards (Config.Shards, default GOMAXPROCS) own their sessions and one timer heap each; a
+//     session is a state machine (package session), not a goroutine. An idle connected sensor
+//     costs well under 2 KiB in the gateway (TestIdleClientMemory).
+//   - Queues are bounded, each with its overflow policy: a shard's datagram queue
+//     (InboundQueue) drops when full — the sensor retransmits after T_RETRY; a shard's broker
+//     event queue (EventQueue) drops QoS 0 deliveries when full and always keeps QoS 1/2 and
+//     acknowledgements, which the broker bounds by MaxInflight per client; a session's downlink
+//     buffer (SleepBuffer) drops the oldest QoS 0 message first (E18). Every drop is counted in
+//     Stats, as are malformed and oversized datagrams (dropped silently, E30) and refusals.
+//   - CONNECT past MaxClients is answered CONNACK 0x01 (congestion).
+//   - Persistence: a CleanSession-0 client's topic registry, will and sleep state are kept with
+//     its broker session (BrokerSession.PutData, keys session.DataTopics, DataWill, DataSleep);
+//     its sleep buffer is the broker's queue of the suspended session. After a restart the
+//     client's waking PINGREQ(id) re-attaches it asleep and the wake-up proceeds as usual; a
+//     sleeper whose sleep timer ran out meanwhile is lost and its will published. Known limit:
+//     a sleeper that never comes back after a restart is not timed out until it does.
 package gateway

@@ -17,6 +17,11 @@ type fakeBroker struct {
 	nextPID  uint16
 }
 
+type queued struct {
+	m   Message
+	pid uint16 // non-zero: a resend of an in-flight delivery
+}
+
 type fakeSession struct {
 	id          string
 	clean       bool
@@ -26,7 +31,7 @@ type fakeSession struct {
 	queueQoS0   bool
 	maxInflight int
 	subs        map[string]byte
-	queue       []Message
+	queue       []queued
 	inflight    map[uint16]Message
 	handing     int // dequeued, Deliver not yet returned: still Pending (the contract)
 	data        map[string][]byte
@@ -61,13 +66,7 @@ func (b *fakeBroker) Connect(o ConnectOptions, h Handler) (BrokerSession, bool, 
 	s.queueQoS0, s.maxInflight = o.QueueQoS0, max(o.MaxInflight, 1)
 	s.gen++
 	// Unacknowledged deliveries are sent again on a new connection [MQTT-4.4.0-1].
-	var again []Message
-	for _, m := range s.inflight {
-		m.Dup = true
-		again = append(again, m)
-	}
-	clear(s.inflight)
-	s.queue = append(again, s.queue...)
+	s.requeueInflight()
 	c := &fakeConn{b: b, s: s, gen: s.gen}
 	b.mu.Unlock()
 	if old != nil {
@@ -75,6 +74,18 @@ func (b *fakeBroker) Connect(o ConnectOptions, h Handler) (BrokerSession, bool, 
 	}
 	b.flush(s)
 	return c, present, nil
+}
+
+// requeueInflight puts unacknowledged deliveries first, with DUP and their packet ids, as the
+// broker does on a new connection and on Resume (call with b.mu held).
+func (s *fakeSession) requeueInflight() {
+	var again []queued
+	for pid, m := range s.inflight {
+		m.Dup = true
+		again = append(again, queued{m, pid})
+	}
+	clear(s.inflight)
+	s.queue = append(again, s.queue...)
 }
 
 // live reports whether c is still the session's current attachment (call with b.mu held).
@@ -114,7 +125,7 @@ func (b *fakeBroker) route(m Message) []*fakeSession {
 		if s.h == nil && d.QoS == 0 && !s.queueQoS0 {
 			continue
 		}
-		s.queue = append(s.queue, d)
+		s.queue = append(s.queue, queued{m: d})
 		to = append(to, s)
 	}
 	return to
@@ -130,17 +141,18 @@ func (b *fakeBroker) flush(s *fakeSession) {
 	var send []out
 	h := s.h
 	for h != nil && !s.suspended && len(s.queue) > 0 {
-		m := s.queue[0]
-		var pid uint16
+		m, pid := s.queue[0].m, s.queue[0].pid
 		if m.QoS > 0 {
-			if len(s.inflight) >= s.maxInflight {
+			if pid == 0 && len(s.inflight) >= s.maxInflight {
 				break
 			}
-			b.nextPID++
-			if b.nextPID == 0 {
-				b.nextPID = 1
+			if pid == 0 {
+				b.nextPID++
+				if b.nextPID == 0 {
+					b.nextPID = 1
+				}
+				pid = b.nextPID
 			}
-			pid = b.nextPID
 			s.inflight[pid] = m
 		}
 		s.queue = s.queue[1:]
@@ -184,7 +196,7 @@ func (c *fakeConn) Subscribe(f string, q byte) (byte, error) {
 		if match(f, m.Topic) {
 			d := m
 			d.QoS = min(m.QoS, q)
-			c.s.queue = append(c.s.queue, d)
+			c.s.queue = append(c.s.queue, queued{m: d})
 		}
 	}
 	c.b.mu.Unlock()
@@ -244,8 +256,9 @@ func (c *fakeConn) Suspend() {
 
 func (c *fakeConn) Resume() {
 	c.b.mu.Lock()
-	if c.live() {
+	if c.live() && c.s.suspended {
 		c.s.suspended = false
+		c.s.requeueInflight()
 	}
 	c.b.mu.Unlock()
 	c.b.flush(c.s)

@@ -186,6 +186,11 @@ func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []b
 	if addr != nil {
 		key.addr = addr.String()
 	}
+	maxSize := g.cfg.maxPacketSize()
+	if len(b) > maxSize && (len(b) < 2 || b[1] != byte(packet.TypeEncapsulated)) {
+		g.stats.oversized.Add(1) // checked before decoding: never spend work on it
+		return
+	}
 	typ, _, _, err := packet.ParseHeader(b)
 	if err != nil {
 		g.stats.malformed.Add(1)
@@ -200,8 +205,13 @@ func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []b
 		key.node, b = string(node), inner
 		typ, _, _, _ = packet.ParseHeader(b)
 	}
-	if len(b) > g.cfg.maxPacketSize() {
+	if len(b) > maxSize {
 		g.stats.oversized.Add(1)
+		return
+	}
+	switch typ {
+	case packet.TypeSearchGW, packet.TypeAdvertise, packet.TypeGWInfo:
+		g.stateless(key, addr, b) // discovery needs no session, whoever asks (§6.1)
 		return
 	}
 	var routeByID string

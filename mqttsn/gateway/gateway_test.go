@@ -28,7 +28,7 @@ type testGateway struct {
 	errc chan error
 }
 
-func startGateway(t *testing.T, cfg Config, b *fakeBroker) *testGateway {
+func startGateway(t *testing.T, cfg Config, b Broker) *testGateway {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -423,6 +423,10 @@ func TestForwarderEncapsulation(t *testing.T) {
 	fwd.expectBytes(wrap("\x56\x78", h("03 05 00")))
 	fwd.sendRaw(wrap("\x12\x34", h("02 16")))
 	fwd.expectBytes(wrap("\x12\x34", h("02 17")))
+	fwd.sendRaw(wrap("\x9a", mqttsntest.Bytes("SEARCHGW radius=1"))) // stateless, still enveloped
+	fwd.expectBytes(wrap("\x9a", h("03 02 01")))
+	fwd.sendRaw(wrap("\x9a", h("02 16"))) // unknown node: DISCONNECT (E28)
+	fwd.expectBytes(wrap("\x9a", h("02 18")))
 	if st := tg.g.Stats(); st.Clients != 2 {
 		t.Errorf("clients %d, want one per node id", st.Clients)
 	}
@@ -498,3 +502,118 @@ func TestServeAndShutdownContract(t *testing.T) {
 }
 
 var _ session.Broker = (*client)(nil)
+
+func TestOversizedDownlinkDroppedAndCounted(t *testing.T) { // §6.10: silently aborted
+	b := newFakeBroker()
+	cfg := Config{}
+	cfg.MaxPacketSize = 64
+	tg := startGateway(t, cfg, b)
+	app := newApp(b, "app")
+	s := newSensor(t, tg.addr)
+	s.connect("small", true, 60)
+	s.send(&packet.Subscribe{MsgID: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162})
+	s.expect(&packet.Suback{MsgID: 1})
+	app.c.Publish(Message{Topic: "ab", Payload: make([]byte, 100)}, nil)
+	app.c.Publish(Message{Topic: "ab", Payload: []byte("fits")}, nil)
+	s.expect(&packet.Publish{TopicIDType: packet.TopicIDShort, TopicID: 0x6162, Data: []byte("fits")})
+	waitStats(t, tg.g, func(st Stats) bool { return st.DownDropped == 1 })
+	s.sendRaw(make([]byte, 65)) // an inbound datagram over the limit is dropped too
+	waitStats(t, tg.g, func(st Stats) bool { return st.Oversized == 1 })
+}
+
+func TestUnackedDeliveryBeforeSleepIsSentOnceOnWake(t *testing.T) {
+	b := newFakeBroker()
+	tg := startGateway(t, Config{}, b)
+	app := newApp(b, "app")
+	s := newSensor(t, tg.addr)
+	s.connect("dozy", true, 60)
+	s.send(&packet.Subscribe{QoS: 1, MsgID: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162})
+	s.expect(&packet.Suback{QoS: 1, MsgID: 1})
+	app.c.Publish(Message{Topic: "ab", Payload: []byte("x"), QoS: 1}, nil)
+	first := s.expect(nil).(*packet.Publish)
+	s.send(&packet.Disconnect{HasDuration: true, Duration: 60}) // asleep without the PUBACK
+	s.expect(&packet.Disconnect{})
+	s.send(&packet.Pingreq{ClientID: "dozy"})
+	again := s.expect(nil).(*packet.Publish)
+	if !again.Dup || again.MsgID != first.MsgID || string(again.Data) != "x" {
+		t.Fatalf("on wake: %+v, want a DUP of %+v", again, first)
+	}
+	s.expectNothing(100 * time.Millisecond) // once, though the broker resent its in-flight copy too
+	s.send(&packet.Puback{TopicID: 0x6162, MsgID: again.MsgID})
+	s.expect(&packet.Pingresp{})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.sessions["dozy"].inflight); n != 0 {
+		t.Errorf("%d deliveries still in flight at the broker", n)
+	}
+}
+
+func TestReconnectFromNewAddressKeepsOneSession(t *testing.T) {
+	b := newFakeBroker()
+	tg := startGateway(t, Config{}, b)
+	s := newSensor(t, tg.addr)
+	s.connect("rebooted", false, 60)
+	s.send(&packet.Register{MsgID: 1, TopicName: "r/x"})
+	s.expect(&packet.Regack{TopicID: 1, MsgID: 1})
+	moved := newSensor(t, tg.addr)
+	moved.connect("rebooted", false, 60) // E27 from a new address: the same client, restarted
+	moved.send(&packet.Register{MsgID: 2, TopicName: "r/x"})
+	moved.expect(&packet.Regack{TopicID: 1, MsgID: 2}) // its registry survived (CleanSession 0)
+	waitStats(t, tg.g, func(st Stats) bool { return st.Clients == 1 })
+	s.send(&packet.Pingreq{})
+	s.expect(&packet.Disconnect{})
+}
+
+// opaqueConn hides the *net.UDPConn behind a plain net.PacketConn, as a serial or DTLS
+// transport would look to the gateway.
+type opaqueConn struct{ net.PacketConn }
+
+func TestSeveralTransportsAtOnce(t *testing.T) {
+	b := newFakeBroker()
+	app := newApp(b, "app", "multi/#")
+	udp, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	other, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer udp.Close()
+	defer other.Close()
+	g := New(Config{}, b)
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(context.Background(), udp, opaqueConn{other}) }()
+	defer func() {
+		g.Shutdown(context.Background())
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	for i, addr := range []net.Addr{udp.LocalAddr(), other.LocalAddr()} {
+		s := newSensor(t, addr.(*net.UDPAddr))
+		id := "t" + itoa(i)
+		s.connect(id, true, 60)
+		s.send(&packet.Register{MsgID: 1, TopicName: "multi/" + id})
+		s.expect(&packet.Regack{TopicID: 1, MsgID: 1})
+		s.send(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 2, Data: []byte(id)})
+		s.expect(&packet.Puback{TopicID: 1, MsgID: 2})
+		if m := recvApp(t, app); m.Topic != "multi/"+id {
+			t.Errorf("transport %d: %+v", i, m)
+		}
+		s.sendRaw(mqttsntest.Bytes("SEARCHGW radius=1"))
+		s.expectBytes(h("03 02 01"))
+	}
+}
+
+type panickyBroker struct{ *fakeBroker }
+
+func (p panickyBroker) Connect(o ConnectOptions, h Handler) (BrokerSession, bool, error) {
+	if o.ClientID == "boom" {
+		panic("broker bug")
+	}
+	return p.fakeBroker.Connect(o, h)
+}
+
+func TestPanicInAShardIsContained(t *testing.T) {
+	tg := startGateway(t, Config{Shards: 1}, panickyBroker{newFakeBroker()})
+	s := newSensor(t, tg.addr)
+	s.send(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "boom"})
+	s.expectNothing(100 * time.Millisecond)
+	waitStats(t, tg.g, func(st Stats) bool { return st.InternalErrors == 1 })
+	newSensor(t, tg.addr).connect("fine", true, 60) // the shard still serves
+}

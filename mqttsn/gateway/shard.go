@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"errors"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,7 @@ type client struct {
 	// transit counts deliveries handed over by the broker and not yet seen by the session, so
 	// that Pending covers them: an awake sensor gets PINGRESP only after all of them (E17).
 	transit atomic.Int32
+	dropped uint32 // session.Dropped already added to the gateway's counters
 	closed  bool
 }
 
@@ -84,26 +86,39 @@ func (sh *shard) run(stop <-chan struct{}) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var armed int64
-	for {
-		if next := sh.timers.next(); next != armed {
-			armed = next
-			if next != 0 {
-				timer.Reset(time.Until(time.Unix(0, next)))
-			}
+	for sh.step(stop, timer, &armed) {
+	}
+	sh.detachAll()
+}
+
+// step waits for and handles one event; it reports false once stop is closed. A panic (a bug)
+// is logged and counted rather than taking the broker's process down with it.
+func (sh *shard) step(stop <-chan struct{}, timer *time.Timer, armed *int64) (more bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			sh.g.stats.internalErrors.Add(1)
+			sh.g.log.Error("mqtt-sn gateway: internal error", "panic", r, "stack", string(debug.Stack()))
+			more = true
 		}
-		select {
-		case <-stop:
-			sh.detachAll()
-			return
-		case in := <-sh.in:
-			sh.handle(in)
-		case <-sh.wake:
-			sh.drainEvents()
-		case <-timer.C:
-			armed = 0
-			sh.fireTimers()
+	}()
+	if next := sh.timers.next(); next != *armed {
+		*armed = next
+		if next != 0 {
+			timer.Reset(time.Until(time.Unix(0, next)))
 		}
 	}
+	select {
+	case <-stop:
+		return false
+	case in := <-sh.in:
+		sh.handle(in)
+	case <-sh.wake:
+		sh.drainEvents()
+	case <-timer.C:
+		*armed = 0
+		sh.fireTimers()
+	}
+	return true
 }
 
 func (sh *shard) handle(in inbound) {
@@ -138,6 +153,7 @@ func (sh *shard) handle(in inbound) {
 		if id := c.sess.ClientID(); id != "" && !c.closed {
 			sh.byID[id] = c
 			sh.g.stats.connects.Add(1)
+			sh.g.log.Debug("mqtt-sn CONNECT", "client", id, "peer", keyString(c.key), "state", c.sess.State().String())
 		}
 		return
 	case *packet.Pingreq:
@@ -176,6 +192,7 @@ func (sh *shard) resume(in inbound, m *packet.Pingreq, now time.Time) {
 
 func (sh *shard) refuse(in inbound, rc packet.ReturnCode) {
 	sh.g.stats.refused.Add(1)
+	sh.g.log.Info("mqtt-sn CONNECT refused", "peer", keyString(in.key), "code", rc.String())
 	sh.g.routes.CompareAndDelete(in.key, sh)
 	sh.g.reply(in.key, in.addr, &packet.Connack{ReturnCode: rc})
 }
@@ -254,6 +271,10 @@ func (sh *shard) exec(c *client, actions []session.Action) {
 	}
 	clear(actions) // drop references to sent messages
 	sh.out = actions[:0]
+	if d := c.sess.Dropped; d != c.dropped {
+		sh.g.stats.downlinkDropped.Add(uint64(d - c.dropped))
+		c.dropped = d
+	}
 }
 
 func (sh *shard) send(c *client, m packet.Message) {

@@ -247,6 +247,13 @@ func (s *Session) Deliver(now time.Time, m Message, packetID uint16, out []Actio
 	default:
 		return out
 	}
+	if packetID != 0 {
+		for i := range s.queue {
+			if s.queue[i].packetID == packetID {
+				return out // the broker resends in-flight deliveries on Resume; this one is held already
+			}
+		}
+	}
 	if len(s.queue) >= s.cfg.sleepBuffer() {
 		i := s.oldestQoS0()
 		switch {
@@ -278,6 +285,9 @@ func (s *Session) oldestQoS0() int {
 // PUBLISH outstanding at a time. In the awake state it ends with PINGRESP once all is sent and
 // acknowledged (E17).
 func (s *Session) pump(now time.Time, out []Action) []Action {
+	if s.state != Active && s.state != Awake {
+		return out // asleep: everything waits for the next wake-up
+	}
 	for len(s.queue) > 0 {
 		d := &s.queue[0]
 		if d.stage != stageQueued {
@@ -400,12 +410,17 @@ func (s *Session) retry(now time.Time, out []Action) []Action {
 	d := &s.queue[0]
 	if int(d.retries) >= s.cfg.maxRetries() {
 		if s.state == Awake {
-			d.stage, d.retries = stageQueued, 0
+			d.retries = 0 // sent again at the next wake-up (resume)
 			return s.awakeDone(now, out)
 		}
 		return s.lose(out)
 	}
 	d.retries++
+	return s.armRetry(now, s.resend(d, out))
+}
+
+// resend retransmits the outstanding step of d (DUP set on a PUBLISH).
+func (s *Session) resend(d *delivery, out []Action) []Action {
 	switch d.stage {
 	case stageRegistering:
 		out = send(out, &packet.Register{TopicID: d.topicID, MsgID: d.msgID, TopicName: d.topic})
@@ -414,5 +429,15 @@ func (s *Session) retry(now time.Time, out []Action) []Action {
 	case stageReleased:
 		out = send(out, &packet.Pubrel{MsgID: d.msgID})
 	}
-	return s.armRetry(now, out)
+	return out
+}
+
+// resume restarts downlink delivery after sleep: an exchange left unfinished when the client
+// went to sleep is retransmitted first, then the queue is pumped.
+func (s *Session) resume(now time.Time, out []Action) []Action {
+	if len(s.queue) > 0 && s.queue[0].stage != stageQueued {
+		s.queue[0].retries = 0
+		return s.armRetry(now, s.resend(&s.queue[0], out))
+	}
+	return s.pump(now, out)
 }

@@ -306,10 +306,15 @@ func (s *Session) connect(now time.Time, c *packet.Connect, out []Action) []Acti
 		if s.state == Asleep {
 			s.b.Resume()
 		}
+		wasAsleep := s.state == Asleep
 		s.state = Active
 		s.putSleep(nil)
 		out = send(out, &packet.Connack{ReturnCode: packet.Accepted})
-		return s.pump(now, s.touch(now, out))
+		out = s.touch(now, out)
+		if wasAsleep {
+			return s.resume(now, out)
+		}
+		return s.pump(now, out)
 	}
 	if s.connected {
 		// E27: a CONNECT while connected restarts the connection (a rebooted node reconnects).
@@ -422,7 +427,7 @@ func (s *Session) pingreq(now time.Time, m *packet.Pingreq, out []Action) []Acti
 		s.state = Awake
 		s.superviseAt = 0
 		s.b.Resume()
-		return s.pump(now, out)
+		return s.resume(now, out)
 	case Awake:
 		return s.pump(now, out) // a retransmitted PINGREQ: carry on
 	}

@@ -475,9 +475,8 @@ func TestAwakeRetriesExhaustedKeepsMessageForNextWake(t *testing.T) {
 		t.Fatalf("state %v", c.s.State())
 	}
 	c.in(&packet.Pingreq{ClientID: "abc"})
-	pub.MsgID = 2
-	c.expect(pub)
-	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 2})
+	c.expect(&dup) // the same exchange, retransmitted
+	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 1})
 	c.expect(&packet.Pingresp{})
 	c.calls("suspend", "resume", "suspend", "resume", "ack 4", "suspend")
 }
@@ -605,4 +604,44 @@ func TestDownlinkTooBigIsDropped(t *testing.T) { // §6.10
 	if c.s.Dropped != 1 {
 		t.Errorf("Dropped %d", c.s.Dropped)
 	}
+}
+
+func TestExchangeInterruptedBySleepIsResumedOnWake(t *testing.T) {
+	c := newConv(t, nil)
+	c.connect("abc", true, 60)
+	c.deliver("ab", "q1", 1, 5)
+	c.deliver("cd", "q2", 2, 6)
+	q1 := &packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("q1")}
+	c.expect(q1)
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 100}) // asleep before its PUBACK
+	c.expect(&packet.Disconnect{})
+	c.advance(time.Minute)
+	c.expect() // no retransmission while asleep
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	c.deliver("ab", "q1", 1, 5) // the broker resends its in-flight delivery on Resume: held once
+	dup := *q1
+	dup.Dup = true
+	c.expect(&dup)
+	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 1})
+	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6364, MsgID: 2, Data: []byte("q2")})
+	c.in(&packet.Pubrec{MsgID: 2})
+	c.expect(&packet.Pubrel{MsgID: 2})
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 100}) // asleep between PUBREC and PUBCOMP
+	c.in(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"})
+	c.expect(&packet.Disconnect{}, &packet.Connack{}, &packet.Pubrel{MsgID: 2}) // not published twice
+	c.in(&packet.Pubcomp{MsgID: 2})
+	c.calls("suspend", "resume", "ack 5", "suspend", "resume", "ack 6")
+}
+
+func TestLateAckWhileAsleepSendsNothingMore(t *testing.T) {
+	c := newConv(t, nil)
+	c.connect("abc", true, 60)
+	c.deliver("ab", "1", 1, 1)
+	c.deliver("ab", "2", 1, 2)
+	c.expect(&packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("1")})
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 100})
+	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 1}) // arrives after the sleep request
+	c.expect(&packet.Disconnect{})                  // and nothing is sent to the sleeper
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	c.expect(&packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 2, Data: []byte("2")})
 }

@@ -67,8 +67,7 @@ func parseACL(data []byte) (*acl, int, string) {
 		if !utf8.ValidString(line) {
 			return nil, n, "not UTF-8"
 		}
-		keyword, rest, _ := strings.Cut(line, " ")
-		rest = strings.TrimSpace(rest)
+		keyword, rest := cutSpace(line)
 		switch keyword {
 		case "user":
 			if rest == "" {
@@ -105,14 +104,14 @@ func parseACL(data []byte) (*acl, int, string) {
 
 func parseRule(keyword, rest string) (rule, string) {
 	r := rule{access: accessReadWrite, pattern: keyword == "pattern"}
-	word, after, _ := strings.Cut(rest, " ")
+	word, after := cutSpace(rest)
 	switch word {
 	case "read":
-		r.access, rest = accessRead, strings.TrimSpace(after)
+		r.access, rest = accessRead, after
 	case "write":
-		r.access, rest = accessWrite, strings.TrimSpace(after)
+		r.access, rest = accessWrite, after
 	case "readwrite":
-		r.access, rest = accessReadWrite, strings.TrimSpace(after)
+		r.access, rest = accessReadWrite, after
 	case "deny":
 		return r, `access "deny" is not supported; rules only grant (read, write, readwrite)`
 	}
@@ -124,6 +123,15 @@ func parseRule(keyword, rest string) (rule, string) {
 	}
 	r.levels = strings.Split(rest, "/")
 	return r, ""
+}
+
+// cutSpace splits s at its first run of spaces or tabs.
+func cutSpace(s string) (word, rest string) {
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.TrimSpace(s[i:])
 }
 
 // checkFilter checks a topic filter's syntax: '#' only as the whole last level, '+' only as a

@@ -164,6 +164,7 @@ user alice
 topic readwrite home/#
 topic write logs/alice
 topic read   weather/+/temp
+	topic	write	logs/tabs
 
 user bob
 topic home/kitchen/+
@@ -196,6 +197,7 @@ func TestACLPublish(t *testing.T) {
 		{"alice", "a1", "home/kitchen/light", true},
 		{"alice", "a1", "home", true}, // "home/#" covers its parent level
 		{"alice", "a1", "logs/alice", true},
+		{"alice", "a1", "logs/tabs", true}, // words separated by tabs
 		{"alice", "a1", "logs/bob", false},
 		{"alice", "a1", "weather/paris/temp", false}, // read only
 		{"bob", "b1", "home/kitchen/light", true},    // readwrite by default

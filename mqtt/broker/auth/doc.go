@@ -12,6 +12,10 @@
 // user name is accepted and only selects ACL rules, as in mosquitto. Without an ACL file every
 // client may publish and subscribe to anything; with one, whatever no rule grants is denied.
 //
+// ACL rules only grant: mosquitto's "deny" access is refused with an error naming the line, not
+// silently ignored. The words of a line may be separated by spaces or tabs; a topic is the rest of
+// the line, so it may contain spaces.
+//
 // Reload (on SIGHUP) reads the files again and swaps the tables in one atomic step; if a file is
 // bad the old tables stay and the error names the file, line and problem. All methods are safe
 // for concurrent use; the checks take no lock.

@@ -51,10 +51,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.PayloadSize, "size", 32, "payload bytes (at least 16)")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long to publish")
 	fs.IntVar(&cfg.Rate, "rate", 0, "messages per second over all publishers; 0: unlimited")
+	fs.DurationVar(&cfg.Drain, "drain", 3*time.Second, "after publishing, wait this long without progress for the last messages")
 	fs.IntVar(&cfg.BrokerPID, "pid", 0, "idle: broker process id whose VmRSS to read")
 	fs.DurationVar(&cfg.Hold, "hold", 0, "idle: keep the connections open this long")
 	suite := fs.Bool("suite", false, "run the standard loads against each -spawn broker and print a table")
 	fs.Var(&spawns, "spawn", "with -suite: NAME=COMMAND starting a broker on {port} (repeatable)")
+	logDir := fs.String("logdir", os.TempDir(), "with -suite: directory of the brokers' output files")
 	idle := fs.Int("idle", 10_000, "with -suite: idle connections to open (0: skip)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(spawns) == 0 {
 			return errors.New("-suite needs at least one -spawn NAME=COMMAND")
 		}
-		return runSuite(ctx, spawns, cfg, *idle, stdout, stderr)
+		return runSuite(ctx, spawns, cfg, *idle, *logDir, stdout, stderr)
 	}
 	res, err := load.Run(ctx, cfg)
 	if err != nil {

@@ -50,7 +50,7 @@ type broker struct {
 }
 
 // spawn starts one broker on a free loopback port and waits until it accepts connections.
-func spawn(ctx context.Context, spec string, stderr io.Writer) (*broker, error) {
+func spawn(ctx context.Context, spec, logDir string, stderr io.Writer) (*broker, error) {
 	name, command, ok := strings.Cut(spec, "=")
 	if !ok || name == "" || command == "" {
 		return nil, fmt.Errorf("-spawn %q: want NAME=COMMAND", spec)
@@ -64,7 +64,7 @@ func spawn(ctx context.Context, spec string, stderr io.Writer) (*broker, error) 
 	// exec, so that the PID is the broker's and its VmRSS is what we read; the shell lets the
 	// command raise its own file limit (ulimit -n) for the idle connections.
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", "ulimit -n $(ulimit -Hn) 2>/dev/null; exec "+command)
-	logPath := filepath.Join(os.TempDir(), "mqttload-"+name+".log")
+	logPath := filepath.Join(logDir, "mqttload-"+name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -114,15 +114,18 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func runSuite(ctx context.Context, specs []string, base load.Config, idle int, stdout, stderr io.Writer) error {
+func runSuite(ctx context.Context, specs []string, base load.Config, idle int, logDir string, stdout, stderr io.Writer) error {
 	loads := suiteLoads(base, idle)
 	results := make([][]load.Result, len(specs))
 	names := make([]string, len(specs))
 	var errs []error
 	for i, spec := range specs {
-		b, err := spawn(ctx, spec, stderr)
+		b, err := spawn(ctx, spec, logDir, stderr)
 		if err != nil {
-			return err
+			// the other brokers are still measured; this one's rows say it did not start
+			errs = append(errs, err)
+			names[i], _, _ = strings.Cut(spec, "=")
+			continue
 		}
 		names[i] = b.name
 		for _, l := range loads {
@@ -145,6 +148,10 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, s
 	fmt.Fprintln(tw, "load\tbroker\tmsg/s\tdelivered\tp50\tp99\tmax\tbroker RSS\tper conn\t")
 	for j, l := range loads {
 		for i := range specs {
+			if results[i] == nil {
+				fmt.Fprintf(tw, "%s\t%s\tdid not start\t\t\t\t\t\t\t\n", l.Mode, names[i])
+				continue
+			}
 			r := results[i][j]
 			if l.Mode == load.Idle {
 				rss, perConn := "-", "-"
