@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,4 +213,45 @@ func TestFilterOf(t *testing.T) {
 			t.Errorf("filterOf(%q) = %q, want %q", p, got, want)
 		}
 	}
+}
+
+func TestProgressLineIsWritten(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	sc, err := scenario.Parse([]byte("drain: 200ms\ngroups: [{name: a, count: 3, publish: {topic: 'p/{id}', qos: 1, interval: 20ms, messages: 20}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := simtest.NewHub()
+	gw, err := simtest.StartFakeGateway(hub, nil, simtest.Faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	var out lockedWriter
+	r, err := Run(context.Background(), sc, Options{Gateway: gw.Addr(), Observer: hubObserver{hub},
+		Progress: &out, ProgressEvery: 50 * time.Millisecond})
+	if err != nil || !r.Passed() {
+		t.Fatalf("%v\n%s", err, summary(r))
+	}
+	s := out.String()
+	if !strings.Contains(s, "\r\033[K") || !strings.Contains(s, "sensors ") || !strings.Contains(s, "msg/s") {
+		t.Fatalf("progress output %q", s)
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

@@ -339,3 +339,17 @@ func BenchmarkObserve(b *testing.B) {
 		c.Observe(Uplink, p, start)
 	}
 }
+
+func FuzzParseHeader(f *testing.F) {
+	f.Add(AppendHeader(nil, Header{Run: 1, Sensor: 2, Seq: 3, Sent: start}))
+	f.Add([]byte{Magic})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := ParseHeader(b)
+		if !ok {
+			return
+		}
+		if again := AppendHeader(nil, h); string(again) != string(b[:HeaderSize]) {
+			t.Fatalf("round trip % x → % x", b[:HeaderSize], again)
+		}
+	})
+}

@@ -163,3 +163,21 @@ func TestLoadMissingFileAndNameFromFile(t *testing.T) {
 		t.Fatalf("Load = %v, %v", sc, err)
 	}
 }
+
+// FuzzParse: any input yields a scenario or an error, never a panic, and an accepted scenario
+// validates again.
+func FuzzParse(f *testing.F) {
+	// Small seeds: minimizing a whole example file takes the fuzzer longer than a short run.
+	f.Add([]byte("groups: [{name: a, count: 1, publish: {topic: t, interval: 1s, messages: 1}}]"))
+	f.Add([]byte("duration: 5s\ngroups:\n  - {name: v, count: 2, sleep: {awake: 1s, duration: 2s}, subscriptions: [{topic: 'c/{id}', qos: 1, command_rate: 5/s}], impair: {loss: 10%}}\n"))
+	f.Add([]byte("groups: [{name: m, count: 3, publish: {topic: 'b{index}', topic_id_type: short, qos: -1, rate: 20/s, messages: 2}}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatalf("accepted scenario does not validate: %v", err)
+		}
+	})
+}
