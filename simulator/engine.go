@@ -241,8 +241,24 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 			filters = append(filters, filterOf(p.Topic))
 		}
 	}
-	if err := e.obs.Subscribe(filters, func(_ string, payload []byte) {
-		e.checker.Observe(check.Uplink, payload, time.Now())
+	// Each sensor's own topic: a payload naming sensor A on another topic is not A's publish
+	// (a command to A matching the same filter, say) and must not be counted as one.
+	pubTopic := make([]string, sc.Sensors())
+	for _, gr := range e.groups {
+		if p := gr.spec.Publish; p != nil {
+			for j := range gr.spec.Count {
+				s := &sensor{e: e, g: gr, index: gr.first + uint32(j), id: gr.clientID(j)}
+				pubTopic[s.index] = gr.expand(p.Topic, s)
+			}
+		}
+	}
+	if err := e.obs.Subscribe(filters, func(topic string, payload []byte) {
+		now := time.Now()
+		if h, ok := check.ParseHeader(payload); ok && h.Run == run && int(h.Sensor) < len(pubTopic) && pubTopic[h.Sensor] != topic {
+			e.checker.Ignore()
+			return
+		}
+		e.checker.Observe(check.Uplink, payload, now)
 	}); err != nil {
 		return nil, err
 	}

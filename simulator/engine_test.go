@@ -170,7 +170,8 @@ func TestForwarderAndTopicTypes(t *testing.T) {
 	r := runFake(t, `
 drain: 500ms
 groups:
-  - {name: fw, count: 30, forwarder: {sensors_per_socket: 10}, publish: {topic: "f/{id}", qos: 1, interval: 20ms, messages: 5, payload_template: '{"seq":{seq}}'}}
+  - {name: fw, count: 30, forwarder: {sensors_per_socket: 10}, publish: {topic: "f/{group}/{id}", qos: 1, interval: 20ms, messages: 5, payload_template: '{"seq":{seq}}'},
+     subscriptions: [{topic: "f/{id}/cmd", qos: 1, command_rate: 100/s, commands: 2}]}
   - {name: meter, count: 3, publish: {topic: "site/meters/energy", topic_id_type: predefined, topic_id: 1, qos: -1, interval: 20ms, messages: 5}}
   - {name: beacon, count: 3, client_id: "bc{index}", publish: {topic: "b{index}", topic_id_type: short, qos: 0, interval: 20ms, messages: 5}}
 `, simtest.Faults{})
@@ -178,9 +179,14 @@ groups:
 		t.Fatalf("verdict:\n%s", summary(r))
 	}
 	for q, want := range map[int]uint64{1: 150, -1: 15, 0: 15} {
-		if s := streamOf(r, check.Uplink, q); s.Counts.Delivered != want {
-			t.Errorf("QoS %d delivered %d, want %d", q, s.Counts.Delivered, want)
+		if s := streamOf(r, check.Uplink, q); s.Counts.Delivered != want || s.Counts.Duplicates != 0 || s.Counts.Phantom != 0 {
+			t.Errorf("QoS %d: %+v, want %d delivered", q, s.Counts, want)
 		}
+	}
+	// The commands' topics match the uplink filter f/+/+: the observer sees them and must not
+	// take them for publishes.
+	if d := streamOf(r, check.Downlink, 1); d.Counts.Delivered != 60 || r.Foreign < 60 {
+		t.Errorf("commands %+v, foreign %d", d.Counts, r.Foreign)
 	}
 	if r.Connected != 33 {
 		t.Errorf("connected %d, want 33 (QoS −1 sensors never connect)", r.Connected)

@@ -227,6 +227,14 @@ func (c *Checker) Observe(dir Direction, payload []byte, at time.Time) Outcome {
 	return c.Delivered(dir, h, at)
 }
 
+// Ignore counts a payload that is ours but not a message of the direction observed — a
+// command seen by the uplink subscriber because its topic matches the sensors' filter.
+func (c *Checker) Ignore() {
+	c.mu.Lock()
+	c.foreign++
+	c.mu.Unlock()
+}
+
 // Delivered accounts a delivery whose header is already parsed.
 func (c *Checker) Delivered(dir Direction, h Header, at time.Time) Outcome {
 	c.mu.Lock()
