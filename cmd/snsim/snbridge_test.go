@@ -124,3 +124,30 @@ groups:
 		t.Fatalf("only %d commands delivered\n%s", down, out)
 	}
 }
+
+func TestSnbridgeAcceptsForwarderEncapsulation(t *testing.T) {
+	sc := filepath.Join(t.TempDir(), "forwarded.yaml")
+	if err := os.WriteFile(sc, []byte(`
+duration: 6s
+drain: 3s
+groups:
+  - name: field
+    count: 200
+    client_id: "fw{index:03}"
+    forwarder: {sensors_per_socket: 100}
+    ramp: 2s
+    publish: {topic: "e2e/{group}/{id}", qos: 1, rate: 400/s, payload_size: 32}
+    subscriptions: [{topic: "e2e/{id}/cmd", qos: 1, command_rate: 50/s}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, out, err := runAgainstSnbridge(t, sc)
+	if err != nil || !rep.Pass {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, s := range rep.Streams {
+		if s.Counts.Delivered < 100 || s.Counts.Delivered != s.Counts.Sent || s.Counts.Duplicates != 0 {
+			t.Errorf("%s QoS %d: %+v", s.Direction, s.QoS, s.Counts)
+		}
+	}
+}
