@@ -87,6 +87,7 @@ func (e *engine) everConnected(i uint32) {
 }
 
 func (e *engine) fail(format string, args ...any) {
+	e.log.Warn(fmt.Sprintf(format, args...))
 	e.errMu.Lock()
 	defer e.errMu.Unlock()
 	if len(e.errs) < 20 {
@@ -263,6 +264,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 		return nil, err
 	}
 
+	e.log.Info("run starting", "scenario", sc.Name, "run", fmt.Sprintf("%08x", run), "sensors", sc.Sensors(),
+		"gateway", opts.Gateway, "broker", opts.Broker, "filters", filters)
 	// Phases: publishing (until the counts are reached or the duration ends), then drain.
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -298,6 +301,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 	}
 	stopPub()
 	commanders.Wait()
+	e.log.Info("publishing ended", "elapsed", time.Since(start).Round(time.Millisecond))
 
 	// Drain: long enough for a sleeping sensor to wake and collect what was buffered for it.
 	drain := sc.Drain
@@ -306,6 +310,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 			drain = max(drain, sl.Duration+sl.Awake+4*opts.RetryInterval)
 		}
 	}
+	e.log.Info("draining", "for", drain)
 	select {
 	case <-time.After(drain):
 	case <-ctx.Done():
@@ -558,6 +563,9 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 	for runCtx.Err() == nil {
 		// Connect (or reconnect after the gateway dropped us).
 		if !s.active {
+			if lost {
+				s.e.log.Debug("sensor reconnecting", "client", s.id)
+			}
 			if !s.connectRounds(runCtx, waking && !lost) {
 				return
 			}

@@ -80,6 +80,8 @@ type outputs struct {
 	json, html string
 	progress   bool
 	verbose    bool
+	retry      time.Duration
+	retries    int
 }
 
 func (o *outputs) flags(fs *pflag.FlagSet) {
@@ -87,17 +89,22 @@ func (o *outputs) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.html, "report", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&o.progress, "progress", isTerminal(os.Stderr), "show a live progress line on stderr")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log what the simulator does")
+	fs.DurationVar(&o.retry, "retry", time.Second, "T_RETRY of the sensors: wait for an answer before retransmitting")
+	fs.IntVar(&o.retries, "retries", 6, "N_RETRY of the sensors: retransmissions before giving up")
 }
 
-func (o *outputs) options(stderr io.Writer) simulator.Options {
-	opts := simulator.Options{}
+func (o *outputs) options(stderr io.Writer) (simulator.Options, error) {
+	if o.retry <= 0 || o.retries < 1 {
+		return simulator.Options{}, errors.New("--retry must be positive and --retries at least 1")
+	}
+	opts := simulator.Options{RetryInterval: o.retry, Retries: o.retries}
 	if o.progress {
 		opts.Progress = stderr
 	}
 	if o.verbose {
 		opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	return opts
+	return opts, nil
 }
 
 func (o *outputs) write(r *report.Report, stdout io.Writer) error {
@@ -160,7 +167,10 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	opts := out.options(stderr)
+	opts, err := out.options(stderr)
+	if err != nil {
+		return err
+	}
 	opts.Gateway, opts.Broker, opts.Duration = *gateway, *broker, *duration
 	r, err := simulator.Run(ctx, sc, opts)
 	if err != nil {
@@ -205,7 +215,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		opts := out.options(stderr)
+		opts, err := out.options(stderr)
+		if err != nil {
+			return err
+		}
 		opts.Gateway, opts.Broker = *gateway, *broker
 		r, err := simulator.Run(ctx, sc, opts)
 		if err != nil {

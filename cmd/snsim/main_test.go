@@ -147,7 +147,8 @@ func TestUsageErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, args := range [][]string{nil, {"fly"}, {"run"}, {"run", "a.yaml", "b.yaml"}, {"run", "/nonexistent.yaml"},
-		{"run", "x.yaml", "--duration", "-1s"}, {"bench", "--qos", "3"}, {"bench", "--payload", "8"}, {"run", "--colour"}} {
+		{"run", "x.yaml", "--duration", "-1s"}, {"bench", "--qos", "3"}, {"bench", "--payload", "8"}, {"run", "--colour"},
+		{"bench", "--retry", "0s"}, {"bench", "--retries", "0"}} {
 		if err := run(ctx, args, &out, &errb); err == nil || errors.Is(err, errVerdict) {
 			t.Errorf("run(%q) = %v", args, err)
 		}
