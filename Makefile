@@ -82,6 +82,18 @@ bench-broker: build test-deps
 	  -spawn 'mosquitto=/usr/sbin/mosquitto -p {port}' \
 	  -spawn 'snbridge=./$(BIN)/snbridge $(SNBRIDGE_BENCH_ARGS)'
 
+# bench-gateway: the MQTT-SN gateway inside snbridge, end to end (issue 4): 100 MQTT-SN clients ×
+# 1 000 messages of 32 bytes over UDP to one MQTT subscriber over TCP at QoS 0 (paced at several
+# rates, then unpaced) and QoS 1 (one in flight per client); connects per second; RSS per idle
+# client with 100 000 clients behind the forwarder encapsulation (100 UDP sockets). gwbench starts
+# ./bin/snbridge on free loopback ports with a temporary data dir (store on), raises its own
+# `ulimit -n` soft limit to the hard one (inherited by snbridge), runs itself on one core
+# (GOMAXPROCS 1, -procs) so that the gateway keeps one, and prints a table. Options:
+# BENCH_GATEWAY_ARGS (e.g. -loads qos0 -rates 80000,120000 -cpuprofile /tmp/gw.pprof).
+BENCH_GATEWAY_ARGS ?=
+bench-gateway: build
+	$(GO) run ./mqttsn/mqttsntest/gwbench/cmd/gwbench -snbridge ./$(BIN)/snbridge $(BENCH_GATEWAY_ARGS)
+
 cross:
 	@for t in $(CROSS); do \
 	  os=$${t%%/*}; rest=$${t#*/}; arch=$${rest%%/*}; arm=$${rest#*/}; \

@@ -58,8 +58,11 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	fs.String("mqtt", ":1883", "MQTT listener `addr`ess, or off")
 	fs.String("mqtt-tls", "off", "MQTT over TLS listener `addr`ess (needs cert and key in the config file), or off")
 	fs.String("ws", "off", "MQTT over WebSocket listener `addr`ess (path /mqtt), or off")
+	fs.String("mqttsn", ":1884", "MQTT-SN gateway UDP listener `addr`ess, or off")
+	fs.String("predefined", "", "predefined MQTT-SN topics `file` (ClientID, TopicName, TopicID per line)")
 	fs.String("data-dir", "./data", "`dir`ectory of the store")
 	fs.String("log-level", "info", "debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +84,13 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return serve(ctx, cfg, log)
 }
 
@@ -141,11 +151,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		return err
 	}
+	gw, err := startGateway(ctx, cfg, b, log)
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
+		return err
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	served := make(chan error, 1)
-	go func() { served <- b.Serve(ctx) }()
+	go func() { served <- b.Serve(gw.brokerCtx) }()
 	log.Info("snbridge started", "version", version, "data_dir", cfg.DataDir, "store", cfg.Store)
 	for {
 		select {
@@ -159,6 +176,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		case err = <-served:
 		}
 		break
+	}
+	if gerr := gw.wait(); err == nil {
+		err = gerr
 	}
 	if st != nil {
 		if cerr := st.Close(); cerr != nil && err == nil {

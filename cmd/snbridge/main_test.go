@@ -85,7 +85,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}, io.Discard, &logs)
+		done <- run(ctx, []string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--ws", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}, io.Discard, &logs)
 	}()
 	addr := waitListening(t, logs.String, "mqtt")
 	wsAddr := waitListening(t, logs.String, "ws")
@@ -195,11 +195,12 @@ type daemon struct {
 	done chan error
 }
 
-// startDaemon runs the binary and waits until its MQTT listener is up.
+// startDaemon runs the binary and waits until its MQTT listener is up. The MQTT-SN gateway
+// listens on a free loopback port unless args say otherwise (a later flag wins).
 func startDaemon(t *testing.T, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{logs: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(binary(t), args...)
+	d.cmd = exec.Command(binary(t), append([]string{"--mqttsn", "127.0.0.1:0"}, args...)...)
 	d.cmd.Stderr = d.logs
 	d.cmd.Stdout = d.logs
 	if err := d.cmd.Start(); err != nil {

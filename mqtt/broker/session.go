@@ -113,7 +113,11 @@ func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch)
 		if s.out == nil && !(s.keeps() && s.queueQoS0) {
 			return // QoS 0 is not queued for offline sessions unless asked (MQTT-SN §6.14)
 		}
-		s.enqueue(&delivery{msg: m, retain: retain}, nil)
+		var qb *store.Batch
+		if s.queueQoS0 {
+			qb = batch // a sleeping MQTT-SN sensor's buffer survives a restart, QoS 0 too (§6.14)
+		}
+		s.enqueue(&delivery{msg: m, retain: retain}, qb)
 		return
 	}
 	d := &delivery{msg: m, qos: qos, retain: retain}
@@ -141,6 +145,7 @@ func (s *session) enqueue(d *delivery, batch *store.Batch) {
 		if s.queued0 > 0 {
 			for i, q := range s.queue {
 				if q.qos == 0 {
+					s.unstore(q)
 					s.queue = append(s.queue[:i], s.queue[i+1:]...)
 					s.queued0--
 					break
@@ -160,12 +165,23 @@ func (s *session) enqueue(d *delivery, batch *store.Batch) {
 	}
 	if d.qos == 0 {
 		s.queued0++
-	} else if s.stored() && batch != nil {
+	}
+	if s.stored() && batch != nil {
 		d.seq = s.nextSeq
 		s.nextSeq++
 		batch.PutMessage(s.id, d.seq, d.storeMsg())
 	}
 	s.queue = append(s.queue, d)
+}
+
+// unstore deletes the store record of a queued QoS 0 message leaving the queue: sent, or
+// dropped by the overflow policy. Only a QueueQoS0 session's QoS 0 messages have one.
+func (s *session) unstore(d *delivery) {
+	if d.seq != 0 && s.b.store != nil {
+		var b store.Batch
+		b.DeleteMessage(s.id, d.seq)
+		s.b.commitLazy(&b)
+	}
 }
 
 // send puts a QoS 1/2 delivery in flight with a fresh packet id.
@@ -211,6 +227,7 @@ func (s *session) fill() {
 			if !s.out.publish(*d) {
 				s.b.stats.pubDropped.Add(1)
 			}
+			s.unstore(d)
 			continue
 		}
 		s.send(d)
