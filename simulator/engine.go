@@ -343,6 +343,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*report.Repo
 	if n := sc.Sensors() - e.nEver - e.qosMinus1Sensors(); n > 0 {
 		e.fail("%d sensors never connected", n)
 	}
+	rep.Protocol = report.ProtocolStats{Retransmissions: e.stats.retries.Load(), GatewayDisconnects: e.stats.disconnects.Load(),
+		Rejections: e.stats.rejected.Load(), Malformed: e.stats.malformed.Load(), UnknownTopicIDs: e.stats.unknownTopic.Load()}
 	rep.Errors = e.errs
 	return rep, nil
 }
@@ -572,6 +574,10 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 			waking = false
 			if !subscribed || (lost && *g.CleanSession) {
 				if err := s.subscribe(runCtx); err != nil {
+					if errors.Is(err, errDisconnected) {
+						lost = true // the gateway dropped us mid-way: connect again
+						continue
+					}
 					if runCtx.Err() == nil {
 						s.e.fail("%v", err)
 					}
@@ -591,6 +597,10 @@ func (s *sensor) live(runCtx, pubCtx context.Context, offset time.Duration, seed
 		}
 		if p != nil {
 			if err := s.register(runCtx); err != nil {
+				if errors.Is(err, errDisconnected) {
+					lost = true
+					continue
+				}
 				if runCtx.Err() == nil {
 					s.e.fail("%v", err)
 				}

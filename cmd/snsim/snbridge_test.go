@@ -97,7 +97,7 @@ groups:
     client_id: "pump-{index:02}"
     clean_session: false
     ramp: 2s
-    subscriptions: [{topic: "e2e/{group}/{id}/cmd", qos: 2, command_rate: 20/s}]
+    subscriptions: [{topic: "e2e/{group}/{id}/cmd", qos: 1, command_rate: 20/s}]
     sleep: {awake: 2s, duration: 3s, wake: connect}
     publish: {topic: "e2e/{group}/{id}/flow", qos: 1, interval: 1s}
     impair: {loss: 10%, duplicate: 10%}
@@ -149,5 +149,34 @@ groups:
 		if s.Counts.Delivered < 100 || s.Counts.Delivered != s.Counts.Sent || s.Counts.Duplicates != 0 {
 			t.Errorf("%s QoS %d: %+v", s.Direction, s.QoS, s.Counts)
 		}
+	}
+}
+
+// TestSnbridgeSleepingQoS2CommandsExactlyOnce: QoS 2 commands to persistent sensors that sleep
+// and wake with CONNECT over a duplicating link. A duplicated wake CONNECT makes the gateway
+// restart the connection (E27); the QoS 2 delivery in flight must then not reach the sensor
+// again under a new MsgId.
+func TestSnbridgeSleepingQoS2CommandsExactlyOnce(t *testing.T) {
+	sc := filepath.Join(t.TempDir(), "pumps.yaml")
+	if err := os.WriteFile(sc, []byte(`
+duration: 15s
+drain: 8s
+seed: 5
+groups:
+  - name: pump
+    count: 50
+    client_id: "q2pump-{index:02}"
+    clean_session: false
+    ramp: 2s
+    subscriptions: [{topic: "e2e/{group}/{id}/cmd", qos: 2, command_rate: 20/s}]
+    sleep: {awake: 2s, duration: 3s, wake: connect}
+    publish: {topic: "e2e/{group}/{id}/flow", qos: 1, interval: 1s}
+    impair: {loss: 10%, duplicate: 10%}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, out, err := runAgainstSnbridge(t, sc)
+	if err != nil || !rep.Pass {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }
