@@ -8,7 +8,7 @@ FUZZTIME  ?= 3s
 LONGFUZZ  ?= 2m
 CROSS     := linux/arm/6 linux/arm/7 linux/arm64/- linux/amd64/-
 
-.PHONY: all build run test test-deps vet lint fuzz fuzz-short bench bench-broker bench-gateway cross clean
+.PHONY: all build run test test-e2e test-deps vet lint fuzz fuzz-short bench bench-broker bench-gateway cross clean
 
 all: build
 
@@ -23,6 +23,11 @@ run: build
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 	@$(MAKE) --no-print-directory fuzz-short
+
+# snsim and sncat against the snbridge daemon: 1 000 lossy sensors at QoS 0/1/2, sleeping
+# actuators receiving commands, sncat pub → sncat sub at each QoS.
+test-e2e: test-deps
+	$(GO) test -tags e2e -count=1 -timeout 15m -run 'Snbridge' ./cmd/snsim ./cmd/sncat
 
 # Tools the end-to-end tests drive: Debian's mosquitto and mosquitto-clients, and chromium
 # (headless) to render snsim's HTML report.

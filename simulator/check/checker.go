@@ -165,6 +165,26 @@ func (c *Checker) Sent(dir Direction, sensor, seq uint32, at time.Time) {
 // from now on losing it is the receiving side's fault.
 func (c *Checker) Acked(dir Direction, sensor, seq uint32) { c.mark(dir, sensor, seq, stateAcked) }
 
+// Excuse withdraws the guarantee for every message up to seq not delivered yet: the receiver's
+// session was lost and a new one made (a clean-session actuator that the gateway declared lost),
+// so the broker owed those messages to nobody. They count as failed, not as lost-acked.
+func (c *Checker) Excuse(dir Direction, sensor, upTo uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stream(dir, sensor)
+	if s == nil {
+		return
+	}
+	for i := range min(upTo, s.sent) {
+		if s.count[i] == 0 && s.state[i]&stateSent != 0 {
+			if s.state[i]&stateFailed == 0 {
+				c.totals.Failed++
+			}
+			s.state[i] = s.state[i]&^stateAcked | stateFailed
+		}
+	}
+}
+
 // Failed records that the sender gave up on seq (retries exhausted, rejected).
 func (c *Checker) Failed(dir Direction, sensor, seq uint32) {
 	c.mark(dir, sensor, seq, stateFailed)
@@ -205,6 +225,14 @@ func (c *Checker) Observe(dir Direction, payload []byte, at time.Time) Outcome {
 		return Foreign
 	}
 	return c.Delivered(dir, h, at)
+}
+
+// Ignore counts a payload that is ours but not a message of the direction observed — a
+// command seen by the uplink subscriber because its topic matches the sensors' filter.
+func (c *Checker) Ignore() {
+	c.mu.Lock()
+	c.foreign++
+	c.mu.Unlock()
 }
 
 // Delivered accounts a delivery whose header is already parsed.

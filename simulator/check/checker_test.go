@@ -201,6 +201,20 @@ func TestOutOfOrder(t *testing.T) {
 	}
 }
 
+func TestExcuseWithdrawsTheGuarantee(t *testing.T) {
+	w := newWorld(t)
+	w.send(Downlink, 8, 6, true)
+	w.deliver(Downlink, 8, 1, 3)
+	w.c.Excuse(Downlink, 8, 4) // the actuator's clean session was lost after #4 was sent
+	w.deliver(Downlink, 8, 4)  // a late copy still counts as delivered
+	r := w.c.Result()
+	s := summaryOf(r, Downlink, 1)
+	// #2 and #4 excused (failed), #4 then delivered; #5 and #6 acknowledged and lost: a violation.
+	if s.Counts.Failed != 2 || s.Counts.Lost != 3 || s.Counts.LostAcked != 2 || s.Counts.Delivered != 3 || r.Pass {
+		t.Fatalf("%+v pass %v", s.Counts, r.Pass)
+	}
+}
+
 func TestPhantomForeignAndUnknown(t *testing.T) {
 	w := newWorld(t)
 	w.send(Uplink, 2, 2, true)
@@ -324,4 +338,18 @@ func BenchmarkObserve(b *testing.B) {
 		p = AppendHeader(p[:0], Header{Run: 1, Seq: seq, Sent: start})
 		c.Observe(Uplink, p, start)
 	}
+}
+
+func FuzzParseHeader(f *testing.F) {
+	f.Add(AppendHeader(nil, Header{Run: 1, Sensor: 2, Seq: 3, Sent: start}))
+	f.Add([]byte{Magic})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := ParseHeader(b)
+		if !ok {
+			return
+		}
+		if again := AppendHeader(nil, h); string(again) != string(b[:HeaderSize]) {
+			t.Fatalf("round trip % x → % x", b[:HeaderSize], again)
+		}
+	})
 }

@@ -64,6 +64,7 @@ svg{background:#fcfcfc;border:1px solid #eee} svg text{font:11px system-ui,sans-
 {{range .Streams}}<tr><td>{{.Direction}}</td><td>{{.QoS}}</td><td>{{.Counts.Sent}}</td><td>{{.Counts.Acked}}</td><td>{{.Counts.Failed}}</td><td>{{.Counts.Delivered}}</td><td>{{.Counts.Lost}}</td><td>{{.Counts.LostAcked}}</td><td>{{.Counts.Duplicates}}</td><td>{{.Counts.OutOfOrder}}</td>{{if .Pass}}<td class="ok">ok</td>{{else}}<td class="bad">FAIL</td>{{end}}</tr>
 {{end}}</table>
 {{if .Link.Datagrams}}<p class="meta">Simulated link: {{.Link.Datagrams}} datagrams, {{.Link.Lost}} lost, {{.Link.Duplicated}} duplicated, {{.Link.Reordered}} reordered, {{.Link.Overflow}} overflowed.</p>{{end}}
+<p class="meta">Sensors: {{.Protocol.Retransmissions}} retransmissions, {{.Protocol.GatewayDisconnects}} disconnects by the gateway, {{.Protocol.Rejections}} rejections, {{.Protocol.Malformed}} malformed datagrams, {{.Protocol.UnknownTopicIDs}} unknown topic ids.</p>
 
 <h2>Throughput over time</h2>
 {{.Throughput}}

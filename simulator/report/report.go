@@ -20,10 +20,15 @@ type Report struct {
 	Elapsed   time.Duration `json:"elapsed_ns"`
 	Sensors   int           `json:"sensors"`
 	Connected int           `json:"connected"` // sensors that completed CONNECT at least once
+	// AllConnected is how long after the start the last sensor completed its first CONNECT
+	// (zero if some never did): Connected/AllConnected is the connect rate.
+	AllConnected time.Duration `json:"all_connected_ns"`
 	// ConnectFailures counts CONNECT attempts that were rejected or timed out.
 	ConnectFailures int `json:"connect_failures"`
 	// Link is what the simulated impairments did to the datagrams, all sensors together.
 	Link LinkStats `json:"link"`
+	// Protocol counts what the sensors went through.
+	Protocol ProtocolStats `json:"protocol"`
 	// Errors are problems of the run itself (not verdicts), e.g. the checker lost its broker.
 	Errors []string `json:"errors,omitempty"`
 	check.Result
@@ -36,6 +41,15 @@ type LinkStats struct {
 	Duplicated uint64 `json:"duplicated"`
 	Reordered  uint64 `json:"reordered"`
 	Overflow   uint64 `json:"overflow"`
+}
+
+// ProtocolStats are the sensors' protocol events over the run.
+type ProtocolStats struct {
+	Retransmissions    int64 `json:"retransmissions"`     // messages sent again after T_RETRY
+	GatewayDisconnects int64 `json:"gateway_disconnects"` // DISCONNECTs the gateway sent unasked
+	Rejections         int64 `json:"rejections"`          // PUBACKs with a return code other than accepted
+	Malformed          int64 `json:"malformed"`           // datagrams from the gateway that did not decode
+	UnknownTopicIDs    int64 `json:"unknown_topic_ids"`   // PUBLISHes on a topic id never registered or subscribed
 }
 
 // Passed is the verdict: every guarantee kept and the run itself sound.
@@ -74,6 +88,10 @@ func WriteSummary(w io.Writer, r *Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "scenario %s: %d sensors, %d connected, gateway %s, broker %s, %s\n",
 		r.Scenario, r.Sensors, r.Connected, r.Gateway, r.Broker, r.Elapsed.Round(time.Millisecond))
+	if p := r.Protocol; p != (ProtocolStats{}) {
+		fmt.Fprintf(&b, "protocol: %d retransmissions, %d disconnects by the gateway, %d rejections, %d malformed, %d unknown topic ids\n",
+			p.Retransmissions, p.GatewayDisconnects, p.Rejections, p.Malformed, p.UnknownTopicIDs)
+	}
 	if r.Link.Datagrams > 0 {
 		fmt.Fprintf(&b, "link: %d datagrams, %d lost, %d duplicated, %d reordered, %d overflowed\n",
 			r.Link.Datagrams, r.Link.Lost, r.Link.Duplicated, r.Link.Reordered, r.Link.Overflow)

@@ -38,7 +38,8 @@ func sampleReport(t *testing.T) *Report {
 	c.Observe(check.Uplink, check.AppendHeader(nil, check.Header{Run: 5, Sensor: 1, Seq: 7, Sent: start}), start.Add(time.Second))
 	return &Report{Scenario: "sample", Gateway: "127.0.0.1:1884", Broker: "127.0.0.1:1883", Started: start,
 		Elapsed: 5 * time.Second, Sensors: 3, Connected: 3,
-		Link: LinkStats{Datagrams: 400, Lost: 40, Duplicated: 12}, Result: c.Result()}
+		Link: LinkStats{Datagrams: 400, Lost: 40, Duplicated: 12}, Protocol: ProtocolStats{Retransmissions: 7, GatewayDisconnects: 2},
+		Result: c.Result()}
 }
 
 func TestSummaryShowsTablesAndVerdict(t *testing.T) {
@@ -51,6 +52,7 @@ func TestSummaryShowsTablesAndVerdict(t *testing.T) {
 	for _, want := range []string{
 		"scenario sample: 3 sensors, 3 connected",
 		"link: 400 datagrams, 40 lost, 12 duplicated",
+		"protocol: 7 retransmissions, 2 disconnects by the gateway",
 		"VERDICT: FAIL",
 		"group door<&>, uplink QoS 2: 1 duplicates, QoS 2 is exactly once (sensor 1 #7 ×2)",
 	} {

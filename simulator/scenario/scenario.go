@@ -274,6 +274,12 @@ func Parse(data []byte) (*Scenario, error) {
 	return &sc, nil
 }
 
+// Complete applies the defaults and validates a scenario built in code rather than parsed.
+func (sc *Scenario) Complete() error {
+	sc.setDefaults()
+	return sc.Validate()
+}
+
 func (sc *Scenario) setDefaults() {
 	if sc.Gateway == "" {
 		sc.Gateway = "127.0.0.1:1884"
@@ -401,6 +407,9 @@ func (g *Group) validate(sc *Scenario) error {
 	for j := range g.Subscriptions {
 		if err := g.Subscriptions[j].validate(sc, g); err != nil {
 			return fmt.Errorf("subscriptions[%d]: %w", j, err)
+		}
+		if g.Subscriptions[j].QoS != g.Subscriptions[0].QoS {
+			return errors.New("subscriptions: all of a group's subscriptions share one QoS (the checker follows one command stream per actuator)")
 		}
 	}
 	if w := g.Will; w != nil {

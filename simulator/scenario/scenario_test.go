@@ -101,6 +101,7 @@ func TestInvalidScenarios(t *testing.T) {
 		{"bad loss", base + "    publish: {topic: t, interval: 1s}\n    impair: {loss: 120%}\n", "between 0% and 100%"},
 		{"bad rate", base + "    subscriptions: [{topic: c, command_rate: 5/week}]\n", "unknown rate unit"},
 		{"idle", base, "would do nothing"},
+		{"mixed command qos", base + "    subscriptions: [{topic: a, command_rate: 1/s, qos: 1}, {topic: b, command_rate: 1/s, qos: 2}]\n", "share one QoS"},
 		{"sleep qos -1", base + "    publish: {topic: ab, topic_id_type: short, qos: -1, interval: 1s}\n    sleep: {awake: 1s, duration: 5s}\n", "cannot sleep"},
 		{"sleep wake", base + "    publish: {topic: t, interval: 1s}\n    sleep: {awake: 1s, duration: 5s, wake: shout}\n", "sleep.wake"},
 		{"duplicate group", "duration: 5s\ngroups:\n  - {name: g, count: 1, publish: {topic: t, interval: 1s}}\n  - {name: g, count: 1, publish: {topic: t, interval: 1s}}\n", "name used twice"},
@@ -161,4 +162,22 @@ func TestLoadMissingFileAndNameFromFile(t *testing.T) {
 	if err != nil || sc.Name != "night-shift" {
 		t.Fatalf("Load = %v, %v", sc, err)
 	}
+}
+
+// FuzzParse: any input yields a scenario or an error, never a panic, and an accepted scenario
+// validates again.
+func FuzzParse(f *testing.F) {
+	// Small seeds: minimizing a whole example file takes the fuzzer longer than a short run.
+	f.Add([]byte("groups: [{name: a, count: 1, publish: {topic: t, interval: 1s, messages: 1}}]"))
+	f.Add([]byte("duration: 5s\ngroups:\n  - {name: v, count: 2, sleep: {awake: 1s, duration: 2s}, subscriptions: [{topic: 'c/{id}', qos: 1, command_rate: 5/s}], impair: {loss: 10%}}\n"))
+	f.Add([]byte("groups: [{name: m, count: 3, publish: {topic: 'b{index}', topic_id_type: short, qos: -1, rate: 20/s, messages: 2}}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if err := sc.Validate(); err != nil {
+			t.Fatalf("accepted scenario does not validate: %v", err)
+		}
+	})
 }

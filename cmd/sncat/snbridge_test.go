@@ -1,0 +1,44 @@
+//go:build e2e
+
+// End-to-end tests against the snbridge daemon, built from cmd/snbridge; they need its MQTT-SN
+// gateway wired in (run: make test-e2e, or go test -tags e2e ./cmd/snsim ./cmd/sncat). The tag
+// goes once the gateway is in main and these pass there.
+
+package main
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"snbridge/simulator/simtest"
+)
+
+// TestPubToSubThroughSnbridge runs sncat pub → snbridge → sncat sub at every QoS, the
+// subscriber's session and the publisher's both on the real gateway.
+func TestPubToSubThroughSnbridge(t *testing.T) {
+	sb := simtest.StartSnbridge(t, "retry_interval: 500ms")
+	host, port, _ := strings.Cut(sb.Gateway, ":")
+	conn := []string{"-h", host, "-p", port, "--retry", "500ms"}
+	for _, q := range []string{"0", "1", "2"} {
+		t.Run("QoS"+q, func(t *testing.T) {
+			topic := "e2e/sncat/" + q
+			done := make(chan subResult, 1)
+			var out, errb lockedBuffer
+			go func() {
+				err := run(context.Background(), append([]string{"sub", "-d", "-t", topic, "-q", q, "-C", "3", "-W", "20", "-v", "-i", "e2e-sub-" + q}, conn...), &out, &errb)
+				done <- subResult{out.String(), errb.String(), err}
+			}()
+			errb.await(t, regexp.MustCompile(`msg=subscribed`)) // SUBACK received: publish now
+			pub(t, append([]string{"-t", topic, "-q", q, "-m", "hello " + q, "-C", "3", "-i", "e2e-pub-" + q}, conn...)...)
+			r := awaitSub(t, done)
+			if r.err != nil {
+				t.Fatalf("sub: %v\n%s\nsnbridge:\n%s", r.err, r.errb, sb.Log.String())
+			}
+			if want := strings.Repeat(topic+" hello "+q+"\n", 3); r.out != want {
+				t.Fatalf("sub printed %q, want %q", r.out, want)
+			}
+		})
+	}
+}
