@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"sync"
 	"time"
 
 	"snbridge/mqtt/broker"
@@ -199,7 +200,30 @@ func (s *localSession) Publish(m gateway.Message, done func(error)) {
 		s.lc().Publish(broker.Message(m), nil)
 		return
 	}
-	s.lc().Publish(broker.Message(m), func(err error) { done(brokerError(err)) })
+	d, _ := publishDonePool.Get().(*publishDone)
+	if d == nil {
+		d = new(publishDone)
+		d.fn = d.call
+	}
+	d.done = done
+	s.lc().Publish(broker.Message(m), d.fn)
+}
+
+// publishDone passes the broker's verdict on one publish to the gateway's done, with the
+// gateway's meaning. It is pooled with its callback bound once, so that a QoS 1/2 publish
+// allocates none; the broker calls done exactly once.
+type publishDone struct {
+	done func(error)
+	fn   func(error) // d.call
+}
+
+var publishDonePool sync.Pool // of *publishDone
+
+func (d *publishDone) call(err error) {
+	done := d.done
+	d.done = nil
+	publishDonePool.Put(d)
+	done(brokerError(err))
 }
 
 func (s *localSession) Subscribe(filter string, qos byte) (byte, error) {

@@ -41,8 +41,9 @@ type Handler interface {
 
 // BrokerSession is one attached client (*broker.LocalClient).
 type BrokerSession interface {
-	// Publish hands a message to the broker; done (may be nil) is called once it is accepted —
-	// durable for QoS 1/2 when the store is on — possibly from another goroutine.
+	// Publish hands a message to the broker; done (may be nil) is called exactly once, when it
+	// is accepted — durable for QoS 1/2 when the store is on — or refused, possibly from another
+	// goroutine.
 	Publish(m Message, done func(error))
 	Subscribe(filter string, qos byte) (granted byte, err error) // granted 0x80 or err: refused
 	Unsubscribe(filter string) error

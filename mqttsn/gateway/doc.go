@@ -23,8 +23,15 @@
 //   - Shards (Config.Shards, default GOMAXPROCS) own their sessions and one timer heap each; a
 //     session is a state machine (package session), not a goroutine. An idle connected sensor
 //     costs well under 2 KiB in the gateway (TestIdleClientMemory).
+//   - Datagrams move in batches: on Linux a UDP transport reads up to 64 per recvmmsg, each
+//     shard gets its share of a read batch with one hand-off, and writes what one batch of
+//     input (datagrams, broker events or timers) produced with sendmmsg at the end of it, or
+//     as soon as 64 wait — nothing is held back longer. Elsewhere, and on other transports,
+//     one datagram per system call. A datagram longer than MaxPacketSize plus the largest
+//     forwarder envelope is cut short by the read and counted as oversized.
 //   - Queues are bounded, each with its overflow policy: a shard's datagram queue
-//     (InboundQueue) drops when full — the sensor retransmits after T_RETRY; a shard's broker
+//     (InboundQueue datagrams) drops a batch that does not fit whole — the sensors retransmit
+//     after T_RETRY; a shard's broker
 //     event queue (EventQueue) drops QoS 0 deliveries when full and always keeps QoS 1/2 and
 //     acknowledgements, which the broker bounds by MaxInflight per client; a session's downlink
 //     buffer (SleepBuffer) drops the oldest QoS 0 message first (E18). Every drop is counted in

@@ -24,16 +24,20 @@ func FuzzDispatch(f *testing.F) {
 	defer pc.Close()
 	f.Fuzz(func(t *testing.T, dg []byte, peer uint8) {
 		g := New(Config{Shards: 2}, newFakeBroker())
-		tr := &transport{conn: pc, udp: pc}
+		tr := newTransport(pc)
 		ap := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 9)
 		// A connected client first, so that session paths are reached too.
-		g.dispatch(tr, ap, nil, mqttsntest.Bytes("CONNECT clean keepalive=60 id=abc"))
-		g.dispatch(tr, netip.AddrPortFrom(ap.Addr(), 9+uint16(peer%3)), nil, dg)
+		h := g.newHandOff()
+		g.dispatch(tr, ap, nil, mqttsntest.Bytes("CONNECT clean keepalive=60 id=abc"), h)
+		h.flush()
+		g.dispatch(tr, netip.AddrPortFrom(ap.Addr(), 9+uint16(peer%3)), nil, dg, h)
+		h.flush()
 		for _, sh := range g.shards {
 			for len(sh.in) > 0 {
-				sh.handle(<-sh.in)
+				sh.handleBatch(<-sh.in)
 			}
 			sh.drainEvents()
+			sh.outbox.flush()
 		}
 		if n := g.Stats().InternalErrors; n != 0 {
 			t.Fatalf("%d internal errors", n)

@@ -41,8 +41,17 @@ type Gateway struct {
 
 // transport is one net.PacketConn the gateway serves.
 type transport struct {
-	conn net.PacketConn
-	udp  *net.UDPConn // the same conn when it is UDP: reads and writes without allocating addresses
+	conn  net.PacketConn
+	udp   *net.UDPConn // the same conn when it is UDP: reads and writes without allocating addresses
+	batch udpBatch     // UDP: batched reads and writes where the platform has them
+}
+
+func newTransport(c net.PacketConn) *transport {
+	t := &transport{conn: c}
+	if t.udp, _ = c.(*net.UDPConn); t.udp != nil {
+		t.batch = newUDPBatch(t.udp)
+	}
+	return t
 }
 
 // peerKey identifies a peer: its transport, its address and, behind a forwarder, its wireless
@@ -60,8 +69,8 @@ func New(cfg Config, b Broker) *Gateway {
 	if g.log == nil {
 		g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	for range cfg.shards() {
-		g.shards = append(g.shards, newShard(g))
+	for i := range cfg.shards() {
+		g.shards = append(g.shards, newShard(g, i))
 	}
 	return g
 }
@@ -81,8 +90,7 @@ func (g *Gateway) Serve(ctx context.Context, conns ...net.PacketConn) error {
 	defer close(g.done)
 	ts := make([]*transport, len(conns))
 	for i, c := range conns {
-		ts[i] = &transport{conn: c}
-		ts[i].udp, _ = c.(*net.UDPConn)
+		ts[i] = newTransport(c)
 	}
 
 	var shardsWG, readersWG sync.WaitGroup
@@ -148,40 +156,66 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 }
 
+// readLoop reads the transport's datagrams, a batch at a time where the platform has it, and
+// hands each shard its share of a batch at once.
 func (g *Gateway) readLoop(t *transport) error {
-	buf := make([]byte, 65536)
-	for {
-		var (
-			n    int
-			ap   netip.AddrPort
-			addr net.Addr
-			err  error
-		)
-		if t.udp != nil {
-			n, ap, err = t.udp.ReadFromUDPAddrPort(buf)
-			ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-		} else {
-			n, addr, err = t.conn.ReadFrom(buf)
-		}
-		if err != nil {
-			if g.stopping.Load() {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+	h := g.newHandOff()
+	if t.udp == nil {
+		buf := make([]byte, 65536)
+		for {
+			n, addr, err := t.conn.ReadFrom(buf)
+			if err != nil {
+				if stop, err := g.readFailed(err); stop {
+					return err
+				}
 				continue
 			}
-			return err
+			g.stats.received.Add(1)
+			g.dispatch(t, netip.AddrPort{}, addr, buf[:n], h)
+			h.flush()
 		}
-		g.stats.received.Add(1)
-		g.dispatch(t, ap, addr, buf[:n])
+	}
+	// Longer datagrams are oversized even in the largest forwarder envelope.
+	r := newUDPReader(t, g.cfg.maxPacketSize()+maxEnvelope+1)
+	for {
+		n, err := r.read()
+		if err != nil {
+			if stop, err := g.readFailed(err); stop {
+				return err
+			}
+			continue
+		}
+		g.stats.received.Add(uint64(n))
+		for i := range n {
+			dg, from, truncated := r.datagram(i)
+			if truncated {
+				g.stats.oversized.Add(1)
+				continue
+			}
+			g.dispatch(t, from, nil, dg, h)
+		}
+		h.flush()
 	}
 }
 
-// dispatch routes one datagram: to the shard owning its peer, or to the stateless handling of
-// unknown peers. CONNECT and PINGREQ with a client id go to the shard of their client id, where
-// a client whose address changed (NAT) is found again.
-func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []byte) {
+// readFailed reports whether a read error ends the read loop, and with which error: nil when
+// the gateway is stopping (Serve set a past deadline to unblock the read).
+func (g *Gateway) readFailed(err error) (stop bool, _ error) {
+	if g.stopping.Load() {
+		return true, nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false, nil
+	}
+	return true, err
+}
+
+// dispatch routes one datagram: into h for the shard owning its peer, or to the stateless
+// handling of unknown peers. CONNECT and PINGREQ with a client id go to the shard of their
+// client id, where a client whose address changed (NAT) is found again. b is a read buffer,
+// copied if it is kept.
+func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []byte, h *handOff) {
 	key := peerKey{t: t, ap: ap}
 	if addr != nil {
 		key.addr = addr.String()
@@ -240,15 +274,7 @@ func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []b
 		g.stateless(key, addr, b)
 		return
 	}
-	in := inbound{key: key, addr: addr, msg: msg}
-	if msg == nil {
-		in.data = append([]byte(nil), b...) // the read buffer is reused; the shard decodes this copy
-	}
-	select {
-	case sh.in <- in:
-	default:
-		g.stats.inboundDropped.Add(1) // the client retransmits after T_RETRY
-	}
+	h.add(sh, inbound{key: key, addr: addr, msg: msg}, b)
 }
 
 func (g *Gateway) shardFor(clientID string) *shard {
@@ -329,37 +355,47 @@ type anonHandler struct{ g *Gateway }
 func (anonHandler) Deliver(Message, uint16) {}
 func (h anonHandler) Closed(error)          { h.g.anonClosed.Store(true) }
 
-// reply encodes m and sends it to a peer, in the forwarder envelope when the peer is behind one.
+// reply encodes m and sends it to a peer at once (the read loop's stateless answers).
 func (g *Gateway) reply(key peerKey, addr net.Addr, m packet.Message) {
-	b, err := m.Append(make([]byte, 0, 16))
+	b, _, err := appendDatagram(make([]byte, 0, 16), nil, key.node, m)
 	if err != nil {
 		return
 	}
-	g.write(key, addr, b, nil)
+	g.count(g.writeTo(key.t, key.ap, addr, b))
 }
 
-// write sends an encoded message to a peer; scratch (may be nil) holds the envelope.
-func (g *Gateway) write(key peerKey, addr net.Addr, b, scratch []byte) []byte {
-	if key.node != "" {
-		var err error
-		scratch, err = packet.AppendEncapsulated(scratch[:0], 0, []byte(key.node), b)
-		if err != nil {
-			return scratch
-		}
-		b = scratch
+// appendDatagram appends m encoded for a peer to dst: in the forwarder envelope when the peer
+// is behind one (node id node), using scratch for the bare message.
+func appendDatagram(dst, scratch []byte, node string, m packet.Message) (dg, scratch2 []byte, err error) {
+	if node == "" {
+		dg, err = m.Append(dst)
+		return dg, scratch, err
 	}
+	if scratch, err = m.Append(scratch[:0]); err != nil {
+		return dst, scratch, err
+	}
+	dg, err = packet.AppendEncapsulated(dst, 0, []byte(node), scratch)
+	return dg, scratch, err
+}
+
+// writeTo sends one datagram to a peer of t: ap on UDP, addr on other transports.
+func (g *Gateway) writeTo(t *transport, ap netip.AddrPort, addr net.Addr, b []byte) error {
 	var err error
-	if key.t.udp != nil {
-		_, err = key.t.udp.WriteToUDPAddrPort(b, key.ap)
+	if t.udp != nil {
+		_, err = t.udp.WriteToUDPAddrPort(b, ap)
 	} else {
-		_, err = key.t.conn.WriteTo(b, addr)
+		_, err = t.conn.WriteTo(b, addr)
 	}
+	return err
+}
+
+// count counts a written datagram, or a failed write.
+func (g *Gateway) count(err error) {
 	if err != nil {
 		g.stats.sendErrors.Add(1)
 	} else {
 		g.stats.sent.Add(1)
 	}
-	return scratch
 }
 
 // advertise broadcasts ADVERTISE every T_ADV on each transport of the advertise address's
@@ -376,11 +412,8 @@ func (g *Gateway) advertise(ts []*transport, stop <-chan struct{}) {
 			if t.conn.LocalAddr().Network() != to.Network() {
 				continue
 			}
-			if _, err := t.conn.WriteTo(b, to); err != nil {
-				g.stats.sendErrors.Add(1)
-			} else {
-				g.stats.sent.Add(1)
-			}
+			_, err := t.conn.WriteTo(b, to)
+			g.count(err)
 		}
 		select {
 		case <-stop:

@@ -19,7 +19,11 @@ func (b *nopBroker) Connect(ConnectOptions, Handler) (BrokerSession, bool, error
 
 type nopSession struct{}
 
-func (*nopSession) Publish(Message, func(error))         {}
+func (*nopSession) Publish(_ Message, done func(error)) {
+	if done != nil {
+		done(nil)
+	}
+}
 func (*nopSession) Subscribe(string, byte) (byte, error) { return 0, nil }
 func (*nopSession) Unsubscribe(string) error             { return nil }
 func (*nopSession) Ack(uint16)                           {}
@@ -41,7 +45,7 @@ func connectIdle(t testing.TB, n int) float64 {
 	}
 	defer pc.Close()
 	g := New(Config{MaxClients: n + 1}, &nopBroker{})
-	tr := &transport{conn: pc, udp: pc}
+	tr := newTransport(pc)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = "sensor-" + string(rune('a'+i%26)) + itoa(i)
@@ -54,7 +58,7 @@ func connectIdle(t testing.TB, n int) float64 {
 		key := peerKey{t: tr, ap: ap}
 		sh := g.shardFor(id)
 		g.routes.Store(key, sh)
-		sh.handle(inbound{key: key, msg: &packet.Connect{CleanSession: true, ProtocolID: 1, Duration: 600, ClientID: id}})
+		sh.handle(&inbound{key: key, msg: &packet.Connect{CleanSession: true, ProtocolID: 1, Duration: 600, ClientID: id}})
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -43,9 +43,11 @@ type event struct {
 // shard owns a set of clients: their sessions, their timers, and the order of their events.
 // Only its goroutine touches them.
 type shard struct {
-	g    *Gateway
-	in   chan inbound
-	wake chan struct{}
+	g      *Gateway
+	index  int
+	in     chan *inBatch
+	queued atomic.Int64 // datagrams in the batches of in: at most InboundQueue
+	wake   chan struct{}
 
 	mu     sync.Mutex
 	events []event // from broker goroutines; bounded by EventQueue for QoS 0 deliveries
@@ -56,15 +58,30 @@ type shard struct {
 	timers timerHeap
 	dead   int // clients removed since the heap was last compacted
 	out    []session.Action
-	wbuf   []byte
-	envbuf []byte
+	outbox *outbox
 }
 
-func newShard(g *Gateway) *shard {
+func newShard(g *Gateway, index int) *shard {
 	return &shard{
-		g: g, in: make(chan inbound, g.cfg.inboundQueue()), wake: make(chan struct{}, 1),
-		byKey: make(map[peerKey]*client), byID: make(map[string]*client),
+		g: g, index: index, in: make(chan *inBatch, g.cfg.inboundQueue()), wake: make(chan struct{}, 1),
+		byKey: make(map[peerKey]*client), byID: make(map[string]*client), outbox: newOutbox(g),
 	}
+}
+
+// enqueue hands the shard a batch of datagrams without blocking. A batch that does not fit in
+// the queue is dropped whole: its senders retransmit after T_RETRY.
+func (sh *shard) enqueue(b *inBatch) {
+	n := int64(len(b.items))
+	if sh.queued.Add(n) <= int64(sh.g.cfg.inboundQueue()) {
+		select {
+		case sh.in <- b: // room for a batch per queued datagram: never full here
+			return
+		default:
+		}
+	}
+	sh.queued.Add(-n)
+	sh.g.stats.inboundDropped.Add(uint64(n))
+	b.release()
 }
 
 // client is one peer with a session.
@@ -91,15 +108,17 @@ func (sh *shard) run(stop <-chan struct{}) {
 	sh.detachAll()
 }
 
-// step waits for and handles one event; it reports false once stop is closed. A panic (a bug)
-// is logged and counted rather than taking the broker's process down with it.
+// step waits for and handles one batch of input: datagrams (and the broker events they caused),
+// broker events, or timers; then it writes what they produced. It reports false once stop is
+// closed. A panic (a bug) is logged and counted rather than taking the broker's process down
+// with it.
 func (sh *shard) step(stop <-chan struct{}, timer *time.Timer, armed *int64) (more bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			sh.g.stats.internalErrors.Add(1)
-			sh.g.log.Error("mqtt-sn gateway: internal error", "panic", r, "stack", string(debug.Stack()))
+			sh.internalError(r)
 			more = true
 		}
+		sh.outbox.flush()
 	}()
 	if next := sh.timers.next(); next != *armed {
 		*armed = next
@@ -110,8 +129,13 @@ func (sh *shard) step(stop <-chan struct{}, timer *time.Timer, armed *int64) (mo
 	select {
 	case <-stop:
 		return false
-	case in := <-sh.in:
-		sh.handle(in)
+	case b := <-sh.in:
+		sh.handleBatch(b)
+		select {
+		case <-sh.wake: // what the broker did meanwhile, often the PUBACKs of this batch
+			sh.drainEvents()
+		default:
+		}
 	case <-sh.wake:
 		sh.drainEvents()
 	case <-timer.C:
@@ -121,7 +145,31 @@ func (sh *shard) step(stop <-chan struct{}, timer *time.Timer, armed *int64) (mo
 	return true
 }
 
-func (sh *shard) handle(in inbound) {
+func (sh *shard) internalError(r any) {
+	sh.g.stats.internalErrors.Add(1)
+	sh.g.log.Error("mqtt-sn gateway: internal error", "panic", r, "stack", string(debug.Stack()))
+}
+
+// handleBatch handles a batch of datagrams from the read loop and releases it.
+func (sh *shard) handleBatch(b *inBatch) {
+	sh.queued.Add(-int64(len(b.items)))
+	for i := range b.items {
+		sh.handleGuarded(&b.items[i])
+	}
+	b.release()
+}
+
+// handleGuarded is handle with a panic confined to its datagram.
+func (sh *shard) handleGuarded(in *inbound) {
+	defer func() {
+		if r := recover(); r != nil {
+			sh.internalError(r)
+		}
+	}()
+	sh.handle(in)
+}
+
+func (sh *shard) handle(in *inbound) {
 	msg := in.msg
 	if msg == nil {
 		var err error
@@ -176,7 +224,7 @@ func (sh *shard) handle(in inbound) {
 }
 
 // resume finds a sleeping persistent client after a gateway restart by its waking PINGREQ.
-func (sh *shard) resume(in inbound, m *packet.Pingreq, now time.Time) {
+func (sh *shard) resume(in *inbound, m *packet.Pingreq, now time.Time) {
 	c := sh.newClient(in.key, in.addr)
 	out, ok := c.sess.Resume(now, m.ClientID, sh.out[:0])
 	if !ok {
@@ -190,11 +238,11 @@ func (sh *shard) resume(in inbound, m *packet.Pingreq, now time.Time) {
 	sh.exec(c, c.sess.Handle(now, m, sh.out[:0]))
 }
 
-func (sh *shard) refuse(in inbound, rc packet.ReturnCode) {
+func (sh *shard) refuse(in *inbound, rc packet.ReturnCode) {
 	sh.g.stats.refused.Add(1)
 	sh.g.log.Info("mqtt-sn CONNECT refused", "peer", keyString(in.key), "code", rc.String())
 	sh.g.routes.CompareAndDelete(in.key, sh)
-	sh.g.reply(in.key, in.addr, &packet.Connack{ReturnCode: rc})
+	sh.reply(in.key, in.addr, &packet.Connack{ReturnCode: rc})
 }
 
 func (sh *shard) newClient(key peerKey, addr net.Addr) *client {
@@ -277,14 +325,18 @@ func (sh *shard) exec(c *client, actions []session.Action) {
 	}
 }
 
+// send queues m for c; it is written at the end of the shard's current step.
 func (sh *shard) send(c *client, m packet.Message) {
-	b, err := m.Append(sh.wbuf[:0])
-	if err != nil {
+	if err := sh.outbox.add(c.key, c.addr, m); err != nil {
 		sh.g.log.Warn("mqtt-sn: cannot encode", "type", m.Type(), "client", c.sess.ClientID(), "err", err)
-		return
 	}
-	sh.wbuf = b
-	sh.envbuf = sh.g.write(c.key, c.addr, b, sh.envbuf)
+}
+
+// reply queues m for a peer without a session.
+func (sh *shard) reply(key peerKey, addr net.Addr, m packet.Message) {
+	if err := sh.outbox.add(key, addr, m); err != nil {
+		sh.g.log.Warn("mqtt-sn: cannot encode", "type", m.Type(), "peer", keyString(key), "err", err)
+	}
 }
 
 func (sh *shard) fireTimers() {
@@ -391,14 +443,36 @@ func (c *client) Publish(m Message, msgID uint16) {
 	if c.bs == nil {
 		return
 	}
-	var done func(error)
-	if msgID != 0 {
-		gen := c.gen
-		done = func(err error) {
-			c.sh.post(event{kind: evPublished, c: c, gen: gen, msgID: msgID, err: err})
-		}
+	if msgID == 0 {
+		c.bs.Publish(m, nil)
+		return
 	}
-	c.bs.Publish(m, done)
+	p, _ := publishDonePool.Get().(*publishDone)
+	if p == nil {
+		p = new(publishDone)
+		p.fn = p.done
+	}
+	p.c, p.gen, p.msgID = c, c.gen, msgID
+	c.bs.Publish(m, p.fn)
+}
+
+// publishDone reports to a client's shard that the broker accepted one of its QoS 1/2
+// PUBLISHes. It is pooled with its callback bound once, so that a publish allocates none.
+type publishDone struct {
+	c     *client
+	gen   uint32
+	msgID uint16
+	fn    func(error) // p.done
+}
+
+var publishDonePool sync.Pool // of *publishDone
+
+// done is called once per Publish (BrokerSession's contract), so p can go back to the pool.
+func (p *publishDone) done(err error) {
+	ev := event{kind: evPublished, c: p.c, gen: p.gen, msgID: p.msgID, err: err}
+	p.c = nil
+	publishDonePool.Put(p)
+	ev.c.sh.post(ev)
 }
 
 func (c *client) Subscribe(filter string, qos byte) (byte, error) {
