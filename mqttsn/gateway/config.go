@@ -20,10 +20,13 @@ type Config struct {
 	AdvertiseInterval time.Duration // T_ADV, also the ADVERTISE Duration (§6.1); 0 = 15 min
 	MaxClients        int           // connected clients; past it CONNECT gets CONNACK 0x01; 0 = 100 000
 	Shards            int           // goroutines owning the sessions; 0 = GOMAXPROCS
-	InboundQueue      int           // datagrams queued per shard; a full queue drops (the sender retries); 0 = 1024
+	InboundQueue      int           // datagrams queued per shard; a full queue drops (the sender retries); 0 = 4096 (†)
 	EventQueue        int           // broker events queued per shard; when full QoS 0 deliveries are dropped; 0 = 65 536
 	QoSMinus1Client   string        // client id of the broker session QoS −1 PUBLISHes go through; "" = "mqttsn-qos-1"
 	Logger            *slog.Logger  // nil = discard
+
+	// † Batched reads empty a socket's buffer (4 MiB in snbridge: a few thousand small
+	// datagrams) into the shards' queues at once, so a burst waits in these queues instead.
 }
 
 func (c *Config) gatewayID() uint8 {
@@ -42,7 +45,7 @@ func (c *Config) advertiseInterval() time.Duration {
 
 func (c *Config) maxClients() int    { return or(c.MaxClients, 100_000) }
 func (c *Config) shards() int        { return or(c.Shards, runtime.GOMAXPROCS(0)) }
-func (c *Config) inboundQueue() int  { return or(c.InboundQueue, 1024) }
+func (c *Config) inboundQueue() int  { return or(c.InboundQueue, 4096) }
 func (c *Config) eventQueue() int    { return or(c.EventQueue, 65_536) }
 func (c *Config) maxPacketSize() int { return or(c.MaxPacketSize, 1024) }
 func (c *Config) qosMinus1Client() string {
