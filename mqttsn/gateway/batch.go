@@ -3,7 +3,6 @@ package gateway
 import (
 	"net"
 	"net/netip"
-	"sync"
 
 	"snbridge/mqttsn/packet"
 )
@@ -19,12 +18,9 @@ const maxEnvelope = 255
 // wake-up instead of one per datagram.
 type inBatch struct {
 	items []inbound
-	data  []byte // the items' datagrams back to back: the read buffers are reused at once
+	data  []byte        // the items' datagrams back to back: the read buffers are reused at once
+	free  chan *inBatch // its read loop's spare batches
 }
-
-var inBatchPool = sync.Pool{New: func() any {
-	return &inBatch{items: make([]inbound, 0, ioBatch), data: make([]byte, 0, 4096)}
-}}
 
 // add appends a datagram; dg (a read buffer) is copied unless the read loop decoded it already.
 func (b *inBatch) add(in inbound, dg []byte) {
@@ -36,31 +32,45 @@ func (b *inBatch) add(in inbound, dg []byte) {
 	b.items = append(b.items, in)
 }
 
-// release returns the batch to the pool once the shard has handled it: the sessions keep no
-// reference to a datagram (they copy what they keep, packet's byte fields alias it).
+// release gives the batch back to its read loop once the shard has handled it: the sessions
+// keep no reference to a datagram (they copy what they keep; packet's byte fields alias it).
 func (b *inBatch) release() {
 	clear(b.items)
 	b.items, b.data = b.items[:0], b.data[:0]
-	inBatchPool.Put(b)
+	select {
+	case b.free <- b:
+	default: // enough spares: left to the collector
+	}
 }
 
 // handOff groups one read batch's datagrams by shard.
 type handOff struct {
 	g       *Gateway
-	pending []*inBatch // by shard index
+	pending []*inBatch    // by shard index
+	free    chan *inBatch // batches the shards have released, for reuse
 }
 
 func (g *Gateway) newHandOff() *handOff {
-	return &handOff{g: g, pending: make([]*inBatch, len(g.shards))}
+	return &handOff{g: g, pending: make([]*inBatch, len(g.shards)), free: make(chan *inBatch, 4*len(g.shards)+4)}
 }
 
 func (h *handOff) add(sh *shard, in inbound, dg []byte) {
 	b := h.pending[sh.index]
 	if b == nil {
-		b = inBatchPool.Get().(*inBatch)
+		b = h.batch()
 		h.pending[sh.index] = b
 	}
 	b.add(in, dg)
+}
+
+// batch is a spare batch, or a new one.
+func (h *handOff) batch() *inBatch {
+	select {
+	case b := <-h.free:
+		return b
+	default:
+		return &inBatch{items: make([]inbound, 0, 8), data: make([]byte, 0, 512), free: h.free}
+	}
 }
 
 // flush hands every shard its share of the read batch.

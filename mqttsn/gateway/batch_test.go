@@ -132,8 +132,9 @@ func TestTruncatedDatagramIsCountedOversized(t *testing.T) {
 func TestFullInboundQueueDropsAndCountsTheBatch(t *testing.T) {
 	g := New(Config{Shards: 1, InboundQueue: 4}, newFakeBroker())
 	sh := g.shards[0]
+	h := g.newHandOff()
 	batch := func(n int) *inBatch {
-		b := inBatchPool.Get().(*inBatch)
+		b := h.batch()
 		for range n {
 			b.add(inbound{}, []byte{0x00}) // malformed: handled without a peer to answer
 		}
