@@ -245,7 +245,7 @@ func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []b
 	}
 	switch typ {
 	case packet.TypeSearchGW, packet.TypeAdvertise, packet.TypeGWInfo:
-		g.stateless(key, addr, b) // discovery needs no session, whoever asks (§6.1)
+		g.answer(key, addr, b) // discovery needs no session, whoever asks (§6.1)
 		return
 	}
 	var routeByID string
@@ -271,7 +271,7 @@ func (g *Gateway) dispatch(t *transport, ap netip.AddrPort, addr net.Addr, b []b
 	} else if typ == packet.TypeConnect {
 		sh = g.shards[0] // empty client id: refused there with CONNACK 0x03
 	} else {
-		g.stateless(key, addr, b)
+		g.answer(key, addr, b)
 		return
 	}
 	h.add(sh, inbound{key: key, addr: addr, msg: msg}, b)
@@ -283,31 +283,38 @@ func (g *Gateway) shardFor(clientID string) *shard {
 	return g.shards[h.Sum32()%uint32(len(g.shards))]
 }
 
-// stateless answers a peer the gateway holds no session for (§6.1 SEARCHGW, §6.8 QoS −1,
-// E28 DISCONNECT for anything else).
-func (g *Gateway) stateless(key peerKey, addr net.Addr, b []byte) {
+// answer handles a datagram from a peer without a session in the read loop, answering at once.
+func (g *Gateway) answer(key peerKey, addr net.Addr, b []byte) {
+	if m := g.stateless(b); m != nil {
+		g.reply(key, addr, m)
+	}
+}
+
+// stateless handles a datagram from a peer the gateway holds no session for and returns the
+// answer, if any (§6.1 SEARCHGW, §6.8 QoS −1, E28 DISCONNECT for anything else).
+func (g *Gateway) stateless(b []byte) packet.Message {
 	msg, err := packet.Decode(b)
 	if err != nil {
 		g.stats.malformed.Add(1)
-		return
+		return nil
 	}
 	switch m := msg.(type) {
 	case *packet.SearchGW:
 		// E24: answered to the sender; a broadcast transport may relay it further.
-		g.reply(key, addr, &packet.GWInfo{GatewayID: g.cfg.gatewayID()})
+		return &packet.GWInfo{GatewayID: g.cfg.gatewayID()}
 	case *packet.Publish:
 		if m.QoS != packet.QoSMinus1 {
 			g.stats.unexpected.Add(1)
-			g.reply(key, addr, &packet.Disconnect{})
-			return
+			return &packet.Disconnect{}
 		}
 		g.publishQoSMinus1(m)
 	case *packet.Advertise, *packet.GWInfo:
 		// other gateways, or clients answering SEARCHGW for us: nothing to do
 	default:
 		g.stats.unexpected.Add(1)
-		g.reply(key, addr, &packet.Disconnect{})
+		return &packet.Disconnect{}
 	}
+	return nil
 }
 
 // publishQoSMinus1 forwards a QoS −1 PUBLISH as QoS 0 (§6.8). Only predefined ids known to

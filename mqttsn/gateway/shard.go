@@ -217,7 +217,9 @@ func (sh *shard) handle(in *inbound) {
 	}
 	if c == nil {
 		sh.g.routes.CompareAndDelete(in.key, sh)
-		sh.g.stateless(in.key, in.addr, in.data)
+		if m := sh.g.stateless(in.data); m != nil {
+			sh.reply(in.key, in.addr, m) // after what this batch already has for the peer
+		}
 		return
 	}
 	sh.exec(c, c.sess.Handle(now, msg, sh.out[:0]))
