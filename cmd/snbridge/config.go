@@ -102,17 +102,22 @@ type Auth struct {
 type MQTTSN struct {
 	// UDP is the gateway's UDP listener; "" means off. Default ":1884".
 	UDP string `yaml:"udp" check:"listen"`
-	// GatewayID is the GwId of ADVERTISE and GWINFO (MQTT-SN §5.3.3). Default 1.
-	GatewayID uint8 `yaml:"gateway_id"`
+	// GatewayID is the GwId of ADVERTISE and GWINFO (MQTT-SN §5.3.3), 1 to 255. Default 1.
+	GatewayID uint8 `yaml:"gateway_id" check:"min=1"`
 	// AdvertiseInterval is T_ADV, the period of ADVERTISE broadcasts (§6.1: more than 15
 	// minutes), in whole seconds up to 65535s; 0 means no ADVERTISE. Default 900s.
 	AdvertiseInterval time.Duration `yaml:"advertise_interval" check:"seconds16"`
 	// AdvertiseAddress is where ADVERTISE is sent (a broadcast or multicast host:port); ""
 	// means 255.255.255.255 on the UDP listener's port.
 	AdvertiseAddress string `yaml:"advertise_address" check:"hostport"`
-	// KeepaliveMaxIdle is the longest a client may stay silent: it caps the keep-alive a client
-	// asks for and applies to clients asking for none (keep-alive 0, MQTT-SN-1.2.md §4.2 REC);
-	// 0 means no cap. Default 65535s, the largest keep-alive a client can ask for.
+	// KeepaliveMaxIdle is the longest keep-alive a sensor may ask for in CONNECT: a longer one
+	// is refused with CONNACK 0x03 "not supported" (MQTT-SN has no way to ask the sensor for a
+	// shorter one, and supervising a shorter period than it announced would lose a sensor that
+	// keeps its word). A sensor asking for none (keep-alive 0) is held to it as if it had asked
+	// for it (MQTT-SN-1.2.md §6 E22). Supervision adds the §7.2 tolerance (+50% up to a minute,
+	// +10% above) in both cases. Sleep durations are not capped. 0 means no limit: any
+	// keep-alive is accepted and a keep-alive-0 sensor is never lost for silence. Default
+	// 65535s, the largest keep-alive a sensor can ask for.
 	KeepaliveMaxIdle time.Duration `yaml:"keepalive_max_idle"`
 	// RetryInterval is T_RETRY, the wait for a sensor's reply before retransmitting (§6.13);
 	// must be more than 0. Default 10s.
@@ -507,8 +512,11 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path, check string) {
 		bits := v.Type().Bits()
 		u, err := strconv.ParseUint(s, 10, bits)
 		lo, hi := uint64(0), uint64(1)<<bits-1
-		if check == "topicid" {
+		switch check {
+		case "topicid":
 			lo, hi = 1, 0xFFFE // 0x0000 and 0xFFFF are reserved (§5.3.11)
+		case "min=1":
+			lo = 1
 		}
 		if err != nil || u < lo || u > hi {
 			bad("%q is not a number from %d to %d", s, lo, hi)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"time"
 
 	"snbridge/mqtt/broker"
 	"snbridge/mqttsn/gateway"
@@ -54,14 +53,16 @@ func startGateway(ctx context.Context, cfg Config, b *broker.Broker, log *slog.L
 		bcancel()
 		return nil, err
 	}
-	conn, err := net.ListenPacket("udp", cfg.MQTTSN.UDP)
+	// With SO_BROADCAST: ADVERTISE goes to a broadcast address (by default 255.255.255.255),
+	// which Linux refuses to send to otherwise (EACCES).
+	conn, err := gateway.ListenUDP(ctx, cfg.MQTTSN.UDP)
 	if err != nil {
 		stop()
 		bcancel()
 		return nil, fmt.Errorf("mqtt-sn listener: %w", err)
 	}
 	// A burst of sensors outruns the read loop for a moment; the kernel caps this at rmem_max.
-	_ = conn.(*net.UDPConn).SetReadBuffer(4 << 20)
+	_ = conn.SetReadBuffer(4 << 20)
 	if gcfg.AdvertiseInterval > 0 {
 		addr := cfg.MQTTSN.AdvertiseAddress
 		if addr == "" {
@@ -125,7 +126,7 @@ func gatewayConfig(cfg Config, log *slog.Logger) (gateway.Config, error) {
 		s.MaxRetries = -1 // the file's 0 is "send once"; the session's 0 is its default
 	}
 	if s.MaxIdle == 0 {
-		s.MaxIdle = 100 * 365 * 24 * time.Hour // no cap: a silent keep-alive-0 sensor is kept
+		s.MaxIdle = -1 // no limit: any keep-alive accepted, a keep-alive-0 sensor never lost for silence
 	}
 	if s.SleepBuffer == 0 {
 		s.SleepBuffer = cfg.Limits.MaxQueued

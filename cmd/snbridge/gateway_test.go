@@ -492,3 +492,77 @@ func TestGatewayOffAndAddressInUse(t *testing.T) {
 		t.Fatalf("run with the MQTT-SN address in use: %v", err)
 	}
 }
+
+// The mqttsn section of the config file reaches the gateway: gateway_id and the ADVERTISE
+// interval and address (§6.1, on a broadcast address), keepalive_max_idle (E22) and
+// limits.max_connections (CONNACK 0x01 "congestion" past it).
+func TestGatewayConfigApplied(t *testing.T) {
+	noLeaks(t)
+	adv, err := net.ListenPacket("udp4", "127.255.255.255:0") // the loopback broadcast address
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adv.Close()
+	config := fmt.Sprintf(`
+limits:
+  max_connections: 2
+mqttsn:
+  gateway_id: 42
+  advertise_interval: 1s
+  advertise_address: %s
+  keepalive_max_idle: 1s
+  retry_interval: 1s
+`, adv.LocalAddr())
+	mqttAddr, snAddr, _ := snbridgeInProcess(t, config)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	defer cancel()
+
+	t.Run("ADVERTISE and GWINFO carry gateway_id", func(t *testing.T) {
+		buf := make([]byte, 64)
+		for range 2 { // the first at once, the next one advertise_interval later
+			adv.SetReadDeadline(time.Now().Add(waitFor))
+			n, _, err := adv.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no ADVERTISE on %s: %v", adv.LocalAddr(), err)
+			}
+			if got, want := buf[:n], []byte{0x05, 0x00, 42, 0x00, 0x01}; !slices.Equal(got, want) {
+				t.Fatalf("ADVERTISE % x, want % x (gw 42, 1 s)", got, want)
+			}
+		}
+		info, err := snClient(t, snAddr, client.Options{}).SearchGateway(ctx, 1)
+		if err != nil || info.GatewayID != 42 {
+			t.Fatalf("SearchGateway: %+v, %v", info, err)
+		}
+	})
+
+	t.Run("keepalive_max_idle", func(t *testing.T) {
+		err := snClient(t, snAddr, client.Options{ClientID: "idle-long", KeepAlive: 2 * time.Second}).Connect(ctx)
+		if !errors.Is(err, packet.NotSupported) {
+			t.Fatalf("CONNECT with a keep-alive above keepalive_max_idle: %v, want CONNACK %v", err, packet.NotSupported)
+		}
+		wills := pahoSubscribe(t, pahoClient(t, mqttAddr, "idle-watcher"), "will/#", 1)
+		silent := snClient(t, snAddr, client.Options{ClientID: "idle-zero", KeepAlive: -1,
+			Will: &client.Will{Topic: "will/idle-zero", Payload: []byte("silent too long")}})
+		if err := silent.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		silent.Close() // keep-alive 0, and silent: held to keepalive_max_idle (1 s + 50 %)
+		if m := receive(t, wills, "will of the keep-alive-0 sensor"); m.topic != "will/idle-zero" {
+			t.Errorf("got %+v", m)
+		}
+		if d := time.Since(start); d < 1400*time.Millisecond {
+			t.Errorf("lost after %v, before keepalive_max_idle + 50%%", d)
+		}
+	})
+
+	t.Run("max_connections answered with congestion", func(t *testing.T) {
+		for _, id := range []string{"one", "two"} {
+			snConnect(t, snAddr, client.Options{ClientID: id, KeepAlive: time.Second})
+		}
+		err := snClient(t, snAddr, client.Options{ClientID: "three", KeepAlive: time.Second}).Connect(ctx)
+		if !errors.Is(err, packet.Congestion) {
+			t.Fatalf("third sensor: %v, want CONNACK %v", err, packet.Congestion)
+		}
+	})
+}

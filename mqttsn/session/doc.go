@@ -11,7 +11,10 @@
 //
 // Choices where the spec leaves room (the REC column of the digest's §6 table unless said):
 //   - CONNECT: ProtocolId ≠ 1 or an empty / too long client id → CONNACK 0x03 (E21, E23);
-//     keep-alive 0 is supervised with Config.MaxIdle (E22); CONNECT while active restarts the
+//     Config.MaxIdle is the longest keep-alive accepted: a longer one → CONNACK 0x03 (the
+//     gateway has no way to ask for a shorter one, and silently supervising a shorter period
+//     would lose a client that keeps its word), keep-alive 0 is held to it as if the client had
+//     asked for it (E22: accepted, but never unsupervised by default); CONNECT while active restarts the
 //     connection (E27); in asleep/awake it returns to active, flags ignored (E14). Anything but the
 //     expected message during the will handshake ends it with DISCONNECT. Broker refusal →
 //     0x03 if ErrNotAuthorized, else 0x01.

@@ -140,9 +140,14 @@ func (s *Session) State() State { return s.state }
 func (s *Session) ClientID() string { return s.clientID }
 
 // CheckConnect returns the CONNACK return code a CONNECT is refused with before any state is
-// made (E21 ProtocolId, E23 client id), or Accepted.
+// made (E21 ProtocolId, E23 client id, a keep-alive above Config.MaxIdle), or Accepted.
 func CheckConnect(cfg *Config, c *packet.Connect) packet.ReturnCode {
 	if c.ProtocolID != packet.ProtocolID || c.ClientID == "" || len(c.ClientID) > cfg.maxClientIDLen() {
+		return packet.NotSupported
+	}
+	if maxIdle := cfg.maxIdle(); maxIdle > 0 && time.Duration(c.Duration)*time.Second > maxIdle {
+		// The gateway cannot tell the client a shorter keep-alive (CONNACK has no field for it);
+		// refusing is better than losing a client that keeps its word.
 		return packet.NotSupported
 	}
 	return packet.Accepted
@@ -195,15 +200,17 @@ func (s *Session) Handle(now time.Time, m packet.Message, out []Action) []Action
 	return s.flush(out)
 }
 
-// touch restarts keep-alive supervision: any message from the client counts (§6.11).
+// touch restarts keep-alive supervision: any message from the client counts (§6.11). A client
+// asking for keep-alive 0 is held to Config.MaxIdle as if it had asked for that (E22).
 func (s *Session) touch(now time.Time, out []Action) []Action {
 	d := time.Duration(s.keepAlive) * time.Second
 	if d == 0 {
-		d = s.cfg.maxIdle()
-	} else {
-		d = Supervision(d)
+		if d = s.cfg.maxIdle(); d == 0 {
+			s.superviseAt = 0 // no limit: never lost for silence
+			return out
+		}
 	}
-	return s.supervise(now.Add(d), out)
+	return s.supervise(now.Add(Supervision(d)), out)
 }
 
 func (s *Session) supervise(at time.Time, out []Action) []Action {

@@ -123,7 +123,7 @@ func TestKeepAliveTolerance(t *testing.T) { // §7.2: +50% up to a minute, +10% 
 	for _, tc := range []struct {
 		keepAlive uint16
 		lostAfter time.Duration
-	}{{60, 90 * time.Second}, {10, 15 * time.Second}, {600, 660 * time.Second}, {0, time.Hour}} {
+	}{{60, 90 * time.Second}, {10, 15 * time.Second}, {600, 660 * time.Second}, {0, 72088500 * time.Millisecond}} { // 0: held to MaxIdle, 65535 s
 		c := newConv(t, nil)
 		c.connect("k", true, tc.keepAlive)
 		c.advance(tc.lostAfter / 2)
@@ -138,6 +138,45 @@ func TestKeepAliveTolerance(t *testing.T) { // §7.2: +50% up to a minute, +10% 
 			t.Fatalf("keep-alive %d: not lost after %v", tc.keepAlive, tc.lostAfter)
 		}
 		c.calls("lost") // the broker publishes the will
+	}
+}
+
+// Config.MaxIdle is the longest keep-alive accepted (a longer one is refused, the gateway has no
+// way to ask for less) and the keep-alive of a client asking for none (E22).
+func TestMaxIdle(t *testing.T) {
+	c := newConv(t, &Config{MaxIdle: 60 * time.Second})
+	c.inBytes(h("0E 04 04 01 003D 73656E736F722D31")) // CONNECT clean keepalive=61 id=sensor-1
+	c.expectBytes(fx("CONNACK not supported")...)
+	c.calls()
+	if c.s.State() != Disconnected {
+		t.Fatalf("state %v after a refused CONNECT", c.s.State())
+	}
+	c.inFixture("CONNECT persistent keepalive=60 id=sensor-1") // exactly the maximum
+	c.expectBytes(fx("CONNACK accepted")...)
+
+	c = newConv(t, &Config{MaxIdle: 60 * time.Second})
+	c.inBytes(h("0E 04 04 01 0000 73656E736F722D31")) // CONNECT clean keepalive=0 id=sensor-1
+	c.expectBytes(fx("CONNACK accepted")...)
+	c.advance(89 * time.Second) // as if it had asked for 60 s: +50 % tolerance (§7.2)
+	c.inFixture("PINGREQ")
+	c.expectBytes(fx("PINGRESP")...)
+	c.advance(90*time.Second - time.Millisecond)
+	if c.closed {
+		t.Fatal("lost before MaxIdle + 50 %")
+	}
+	c.advance(time.Millisecond)
+	if !c.closed || c.s.State() != Lost {
+		t.Fatal("a silent keep-alive-0 client was not lost after MaxIdle + 50 %")
+	}
+
+	c = newConv(t, &Config{MaxIdle: -1}) // no limit
+	c.inBytes(h("0E 04 04 01 FFFF 73656E736F722D31"))
+	c.expectBytes(fx("CONNACK accepted")...)
+	c.inBytes(h("0E 04 04 01 0000 73656E736F722D31")) // E27 restart, with keep-alive 0
+	c.expectBytes(fx("CONNACK accepted")...)
+	c.advance(365 * 24 * time.Hour)
+	if c.closed || c.s.State() != Active {
+		t.Fatalf("keep-alive 0 without a limit: closed %v, state %v", c.closed, c.s.State())
 	}
 }
 
