@@ -12,11 +12,18 @@
 //   - One read loop per transport decodes just enough to route: a known peer's datagrams go to
 //     the shard that owns it; CONNECT and PINGREQ with a client id go to the shard of the client
 //     id, where a client whose address changed (NAT) is found again and moved; a peer without a
-//     session is answered statelessly: SEARCHGW → GWINFO (unicast, E24), QoS −1 PUBLISH on a
+//     session is answered statelessly: SEARCHGW → GWINFO unicast to the searcher, QoS −1 PUBLISH on a
 //     global predefined id or a short name → published at QoS 0 through one shared broker
 //     session (Config.QoSMinus1Client, §7.1), ADVERTISE/GWINFO ignored, anything else →
 //     DISCONNECT (E28). Only CONNECT creates state (and a PINGREQ(id) that finds a sleeping
 //     persistent session in the broker after a restart).
+//   - GWINFO is unicast, not broadcast (E24 allows it where the transport cannot broadcast the
+//     reply usefully): a datagram socket does not tell whether a SEARCHGW came to a broadcast
+//     address, and on UDP/IP every searching client listens on its own ephemeral port, so a
+//     broadcast GWINFO would reach the searcher only — exactly as the unicast does — and wake
+//     every host of the subnet. The §6.1 suppression of duplicate searches and answers concerns
+//     a shared radio medium; there a forwarder carries SEARCHGW and GWINFO (0xFE envelope).
+//     ADVERTISE is the broadcast (or multicast) part of discovery: AdvertiseAddr.
 //   - A peer is (transport, address, forwarder node id): a 0xFE envelope is accepted on any
 //     transport, each node id behind a forwarder is a peer of its own, and replies go back in
 //     the same envelope with the same node id (§5.5).
