@@ -253,6 +253,44 @@ func TestGatewayEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("retained messages on a wildcard subscription, REGISTERed first", func(t *testing.T) {
+		pahoPublish(t, sub, "ret/wild/a", 1, true, "retained for a wildcard")
+		sn := snConnect(t, snAddr, client.Options{ClientID: "e2e-retain-wild", CleanSession: true})
+		m := receive(t, snSubscribe(t, sn, "ret/wild/#", client.QoS1), "retained on a wildcard subscription")
+		// A normal topic id the client learnt from the gateway's REGISTER (§6.10), not a SUBACK.
+		if m.Topic != "ret/wild/a" || !m.Retain || m.TopicIDType != packet.TopicIDNormal || m.TopicID == 0 {
+			t.Errorf("mqtt-sn got %q (%v %d) retain=%v", m.Topic, m.TopicIDType, m.TopicID, m.Retain)
+		}
+	})
+
+	t.Run("will changed with WILLTOPICUPD and WILLMSGUPD is the one published", func(t *testing.T) {
+		wills := pahoSubscribe(t, sub, "willupd/#", 1)
+		sn := snConnect(t, snAddr, client.Options{ClientID: "e2e-will-upd", KeepAlive: time.Second,
+			Will: &client.Will{Topic: "willupd/first", Payload: []byte("first will")}})
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		if err := sn.WillTopicUpdate(ctx, "willupd/second", client.QoS1, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := sn.WillMessageUpdate(ctx, []byte("second will")); err != nil {
+			t.Fatal(err)
+		}
+		sn.Close() // silent: lost after keep-alive + 50 %
+		got := receive(t, wills, "the updated will")
+		if want := (pahoMessage{"willupd/second", "second will", 1, false}); got != want { // [MQTT-3.3.1-9]
+			t.Errorf("paho got %+v, want %+v", got, want)
+		}
+		late := pahoSubscribe(t, pahoClient(t, mqttAddr, "e2e-will-late"), "willupd/#", 1)
+		if got, want := receive(t, late, "the updated will, retained"), (pahoMessage{"willupd/second", "second will", 1, true}); got != want {
+			t.Errorf("late paho got %+v, want %+v", got, want)
+		}
+		select {
+		case m := <-wills:
+			t.Errorf("a second will: %+v", m)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
+
 	t.Run("will published when the sensor is lost, not after DISCONNECT", func(t *testing.T) {
 		wills := pahoSubscribe(t, sub, "will/#", 1)
 		polite := snConnect(t, snAddr, client.Options{ClientID: "e2e-polite", KeepAlive: time.Second,

@@ -564,7 +564,8 @@ func boolBit(b bool) byte {
 	return 0
 }
 
-// currentWill reads the will the session holds for updates (E20).
+// currentWill reads the will the session holds for updates (E20): the one of this connection,
+// or the stored one a persistent session kept from an earlier connection.
 func (s *Session) currentWill() *Will {
 	if s.will != nil {
 		return s.will
@@ -581,9 +582,7 @@ func (s *Session) currentWill() *Will {
 
 func (s *Session) willTopicUpd(m *packet.WillTopicUpd, out []Action) []Action {
 	if m.Delete() { // §6.4: deletes topic and message
-		s.will = nil
-		s.b.SetWill(nil)
-		s.putWill(nil, false)
+		s.setWill(nil)
 		return send(out, &packet.WillTopicResp{ReturnCode: packet.Accepted})
 	}
 	if topics.HasWildcard(m.Topic) || m.QoS < 0 {
@@ -608,13 +607,10 @@ func (s *Session) willMsgUpd(m *packet.WillMsgUpd, out []Action) []Action {
 	return send(out, &packet.WillMsgResp{ReturnCode: packet.Accepted})
 }
 
-// setWill hands w to the broker and keeps it: in the store for a persistent session (so a later
-// CONNECT without the Will flag keeps it, §6.3), in memory otherwise.
+// setWill hands w to the broker and keeps it: in memory, where the next update starts from, and
+// in the store for a persistent session (so a later CONNECT without the Will flag keeps it, §6.3).
 func (s *Session) setWill(w *Will) {
 	s.b.SetWill(w)
-	if s.clean {
-		s.will = w
-		return
-	}
+	s.will = w
 	s.putWill(w, false)
 }

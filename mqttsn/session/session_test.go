@@ -578,6 +578,32 @@ func TestWillUpdates(t *testing.T) { // §6.4, E20
 	c.calls("setwill nil")
 }
 
+// A persistent client updates the will of its will handshake: each update starts from the
+// previous one, and the result is what a later connection without the Will flag keeps (§6.3, §6.4).
+func TestWillUpdatesOfPersistentSession(t *testing.T) {
+	c := newConv(t, nil)
+	c.inBytes(h("0E 04 08 01 001E 73656E736F722D31")) // CONNECT will persistent keepalive=30 id=sensor-1
+	c.inFixture("WILLTOPIC qos1 retain topic=sensors/s1/status")
+	c.inFixture("WILLMSG offline")
+	c.expectBytes(fx("WILLTOPICREQ", "WILLMSGREQ", "CONNACK accepted")...)
+	c.calls("connect sensor-1 clean=false will=sensors/s1/status:offline:1:true q0=true")
+	c.inFixture("WILLTOPICUPD qos0 topic=s1/gone") // keeps the message
+	c.inFixture("WILLMSGUPD bye")                  // keeps the new topic
+	c.expectBytes(fx("WILLTOPICRESP accepted")[0], h("03 1D 00"))
+	c.calls("setwill s1/gone:offline:0:false", "setwill s1/gone:bye:0:false")
+	c.inFixture("DISCONNECT")
+	c.expectBytes(fx("DISCONNECT")...)
+
+	c.b.present, c.b.calls = true, nil
+	c.s = New(c.cfg, c.b)
+	c.inFixture("CONNECT persistent keepalive=60 id=sensor-1") // no Will flag: the stored will stays
+	c.expectBytes(fx("CONNACK accepted")...)
+	c.calls("connect sensor-1 clean=false will=nil q0=true", "setwill s1/gone:bye:0:false")
+	c.inFixture("WILLMSGUPD bye")
+	c.expectBytes(h("03 1D 00"))
+	c.calls("setwill s1/gone:bye:0:false")
+}
+
 func TestPersistentSessionSurvivesRestart(t *testing.T) {
 	c := newConv(t, nil)
 	c.connect("abc", false, 60)
