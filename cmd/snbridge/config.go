@@ -128,7 +128,11 @@ type MQTTSN struct {
 	// MaxTopicsPerClient bounds the topic ids a client may register; 0 means no limit (65533
 	// ids). Default 1000.
 	MaxTopicsPerClient int `yaml:"max_topics_per_client" check:"max=65533"`
-	// MaxSleepBuffer bounds the messages kept for an asleep client (§6.14); 0 means
+	// MaxSleepBuffer bounds the messages the gateway holds for one sensor on their way to it.
+	// While a sensor sleeps (§6.14) its messages wait in its broker session's queue, bounded by
+	// limits.max_queued under the broker's overflow policy; when it wakes they move here, and
+	// past this bound the oldest QoS 0 message is dropped first (counted; QoS 1/2 are never
+	// dropped). So a value below limits.max_queued drops QoS 0 messages at wake-up. 0 means
 	// limits.max_queued. Default 0.
 	MaxSleepBuffer int `yaml:"max_sleep_buffer"`
 	// PredefinedFile is a file of predefined topic ids, one "client,topic,id" a line as in the

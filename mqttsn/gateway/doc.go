@@ -41,6 +41,10 @@
 //     its broker session (BrokerSession.PutData, keys session.DataTopics, DataWill, DataSleep);
 //     its sleep buffer is the broker's queue of the suspended session. After a restart the
 //     client's waking PINGREQ(id) re-attaches it asleep and the wake-up proceeds as usual; a
-//     sleeper whose sleep timer ran out meanwhile is lost and its will published. Known limit:
-//     a sleeper that never comes back after a restart is not timed out until it does.
+//     sleeper whose sleep timer ran out meanwhile is lost and its will published. Known limits:
+//     a sleeper that never comes back after a restart is not timed out until it does; a
+//     client whose wildcard subscriptions bring more distinct topics than its topic-id limit
+//     (session.Config.MaxTopics) gets no new ones — dropped and counted in DownDropped — until
+//     it connects with CleanSession (ids are not recycled: a client may still publish on an
+//     id the gateway gave it, and a reused id would misroute such a message).
 package gateway
