@@ -604,3 +604,86 @@ mqttsn:
 		}
 	})
 }
+
+// snbridgeRestartable runs run() with args until the returned stop is called (or the test ends).
+func snbridgeRestartable(t *testing.T, args []string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, io.Discard, logs) }()
+	waitListening(t, logs.String, "mqttsn")
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("run did not return after cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// The will of a persistent sleeper survives a restart of snbridge (§6.3, §6.14): published when
+// its sleep timer ran out while snbridge was down and it comes back, and when it comes back in
+// time but then sleeps past its timer.
+func TestSleeperWillAcrossRestart(t *testing.T) {
+	noLeaks(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "snbridge.yaml")
+	os.WriteFile(cfg, []byte("mqttsn:\n  advertise_interval: 0s\n  retry_interval: 1s\n"), 0o644)
+	mqttAddr, snAddr := freePort(t), freeUDPPort(t)
+	args := []string{"-c", cfg, "--mqtt", mqttAddr, "--mqttsn", snAddr, "--data-dir", filepath.Join(dir, "data")}
+	stop := snbridgeRestartable(t, args)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	sleeper := func(id string, d time.Duration) *client.Client {
+		c := snClient(t, snAddr, client.Options{ClientID: id, Will: &client.Will{Topic: "will/" + id, Payload: []byte(id + " lost"), QoS: client.QoS1, Retain: true}})
+		if err := c.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sleep(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	late := sleeper("late", time.Second)           // lost after 1.5 s: while snbridge is down
+	punctual := sleeper("punctual", 6*time.Second) // lost after 9 s: after it came back once
+	slept := time.Now()
+	stop()
+	time.Sleep(time.Until(slept.Add(2 * time.Second)))
+	snbridgeRestartable(t, args)
+	wills := pahoSubscribe(t, pahoClient(t, mqttAddr, "will-watcher"), "will/#", 1)
+
+	if err := punctual.Poll(ctx); err != nil {
+		t.Fatalf("punctual sleeper after the restart: %v", err)
+	}
+	if err := late.Poll(ctx); !errors.Is(err, client.ErrGatewayDisconnect) {
+		t.Fatalf("late sleeper after the restart: %v, want ErrGatewayDisconnect (lost meanwhile)", err)
+	}
+	got := map[string]string{}
+	for timeout := time.After(20 * time.Second); len(got) < 2; {
+		select {
+		case m := <-wills:
+			got[m.topic] = m.payload
+		case <-timeout:
+			t.Fatalf("wills received: %v, want both sleepers'", got)
+		}
+	}
+	if got["will/late"] != "late lost" || got["will/punctual"] != "punctual lost" {
+		t.Fatalf("wills %v", got)
+	}
+	if d := time.Since(slept); d < 9*time.Second {
+		t.Errorf("punctual sleeper lost %v after it slept, before its sleep timer (renewed at its PINGRESP)", d)
+	}
+}

@@ -389,11 +389,7 @@ func (s *Session) attach(now time.Time, out []Action, keepWill bool) []Action {
 		// The client may have lost its ids: REGISTER them again before publishing (§6.10).
 		s.reg.ForgetAll()
 		if keepWill {
-			if b, ok := s.b.Data(DataWill); ok {
-				if w, ok := decodeWill(b); ok {
-					s.b.SetWill(w)
-				}
-			}
+			s.restoreWill()
 		}
 	}
 	if !s.clean {
@@ -513,6 +509,7 @@ func (s *Session) Resume(now time.Time, clientID string, out []Action) ([]Action
 		return out, false
 	}
 	s.clientID, s.connected, s.clean, s.keepAlive = clientID, true, false, si.duration
+	s.restoreWill() // attaching without one cleared it in the broker
 	if now.After(si.deadline) {
 		s.b.Lost()
 		s.reset(Lost)
@@ -562,6 +559,16 @@ func boolBit(b bool) byte {
 		return 1
 	}
 	return 0
+}
+
+// restoreWill hands the stored will of a persistent session back to the broker, which forgets
+// it when the client is detached normally and when it is attached without one.
+func (s *Session) restoreWill() {
+	if b, ok := s.b.Data(DataWill); ok {
+		if w, ok := decodeWill(b); ok {
+			s.b.SetWill(w)
+		}
+	}
 }
 
 // currentWill reads the will the session holds for updates (E20): the one of this connection,

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"snbridge/mqttsn/mqttsntest"
 	"snbridge/mqttsn/packet"
 	"snbridge/mqttsn/topics"
 )
@@ -650,6 +651,46 @@ func TestPersistentSessionSurvivesRestart(t *testing.T) {
 		t.Fatal("unknown client resumed")
 	}
 	c.calls("connect zzz clean=false will=nil q0=true", "disconnect")
+}
+
+// The will of a persistent sleeper survives a gateway restart: the broker forgets it when the
+// gateway detaches the client and when the waking PINGREQ attaches it again, so the session
+// hands it back, and a sleep timer that runs out afterwards (or ran out meanwhile) publishes it.
+func TestSleeperWillSurvivesRestart(t *testing.T) {
+	c := newConv(t, nil)
+	c.inBytes(h("0E 04 08 01 001E 73656E736F722D31")) // CONNECT will persistent keepalive=30 id=sensor-1
+	c.inFixture("WILLTOPIC qos1 retain topic=sensors/s1/status")
+	c.inFixture("WILLMSG offline")
+	c.inFixture("DISCONNECT duration=300")
+	c.expectBytes(fx("WILLTOPICREQ", "WILLMSGREQ", "CONNACK accepted", "DISCONNECT")...)
+
+	for _, tc := range []struct {
+		name  string
+		after time.Duration // from the sleep to the waking PINGREQ
+		calls []string
+	}{
+		{"woken in time", time.Minute, []string{"connect sensor-1 clean=false will=nil q0=true",
+			"setwill sensors/s1/status:offline:1:true", "suspend", "resume", "suspend"}},
+		{"sleep timer ran out while the gateway was down", time.Hour, []string{"connect sensor-1 clean=false will=nil q0=true",
+			"setwill sensors/s1/status:offline:1:true", "lost"}},
+	} {
+		c.b.present, c.b.calls = true, nil
+		s := New(c.cfg, c.b) // the restarted gateway
+		if _, ok := s.Resume(c.now.Add(tc.after), "sensor-1", nil); ok {
+			s.Handle(c.now.Add(tc.after), mustDecode(t, "PINGREQ id=sensor-1"), nil)
+		}
+		t.Log(tc.name)
+		c.calls(tc.calls...) // the will is set before the client can be lost
+	}
+}
+
+func mustDecode(t *testing.T, fixture string) packet.Message {
+	t.Helper()
+	m, err := packet.Decode(mqttsntest.Bytes(fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func TestMessagesBeforeConnectGetDisconnect(t *testing.T) { // E28
