@@ -171,6 +171,14 @@ func (a brokerAdapter) Connect(opts gateway.ConnectOptions, h gateway.Handler) (
 	return (*localSession)(lc), present, nil
 }
 
+// DetachedData and LoseDetached make the adapter a gateway.DetachedSessions: the gateway times
+// out the sensors that were asleep when snbridge stopped, even if they never come back.
+func (a brokerAdapter) DetachedData(key string) map[string][]byte { return a.b.DetachedData(key) }
+
+func (a brokerAdapter) LoseDetached(clientID, key string, value []byte, will *gateway.Will) bool {
+	return a.b.LoseDetached(clientID, key, value, (*broker.Will)(will))
+}
+
 // brokerError gives a broker error the gateway's meaning: an ACL refusal becomes
 // gateway.ErrNotAuthorized (return code 0x03), anything else stays as it is (0x01, congestion).
 func brokerError(err error) error {

@@ -613,6 +613,11 @@ func snbridgeRestartable(t *testing.T, args []string) (stop func()) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, io.Discard, logs) }()
 	waitListening(t, logs.String, "mqttsn")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs.String())
+		}
+	})
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -634,15 +639,15 @@ func snbridgeRestartable(t *testing.T, args []string) (stop func()) {
 }
 
 // The will of a persistent sleeper survives a restart of snbridge (§6.3, §6.14): published when
-// its sleep timer ran out while snbridge was down and it comes back, and when it comes back in
-// time but then sleeps past its timer.
+// its sleep timer ran out while snbridge was down, whether it comes back or never does, and when
+// it comes back in time but then sleeps past its timer.
 func TestSleeperWillAcrossRestart(t *testing.T) {
 	noLeaks(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "snbridge.yaml")
 	os.WriteFile(cfg, []byte("mqttsn:\n  advertise_interval: 0s\n  retry_interval: 1s\n"), 0o644)
 	mqttAddr, snAddr := freePort(t), freeUDPPort(t)
-	args := []string{"-c", cfg, "--mqtt", mqttAddr, "--mqttsn", snAddr, "--data-dir", filepath.Join(dir, "data")}
+	args := []string{"-c", cfg, "--mqtt", mqttAddr, "--mqttsn", snAddr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}
 	stop := snbridgeRestartable(t, args)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -657,11 +662,12 @@ func TestSleeperWillAcrossRestart(t *testing.T) {
 		}
 		return c
 	}
-	late := sleeper("late", time.Second)           // lost after 1.5 s: while snbridge is down
+	late := sleeper("late", time.Second)           // lost after 1.5 s (2.5 s at most): while snbridge is down
 	punctual := sleeper("punctual", 6*time.Second) // lost after 9 s: after it came back once
+	sleeper("absent", time.Second)                 // never comes back (its will is retained: it may come before the watcher subscribes)
 	slept := time.Now()
 	stop()
-	time.Sleep(time.Until(slept.Add(2 * time.Second)))
+	time.Sleep(time.Until(slept.Add(3 * time.Second)))
 	snbridgeRestartable(t, args)
 	wills := pahoSubscribe(t, pahoClient(t, mqttAddr, "will-watcher"), "will/#", 1)
 
@@ -672,15 +678,15 @@ func TestSleeperWillAcrossRestart(t *testing.T) {
 		t.Fatalf("late sleeper after the restart: %v, want ErrGatewayDisconnect (lost meanwhile)", err)
 	}
 	got := map[string]string{}
-	for timeout := time.After(20 * time.Second); len(got) < 2; {
+	for timeout := time.After(20 * time.Second); len(got) < 3; {
 		select {
 		case m := <-wills:
 			got[m.topic] = m.payload
 		case <-timeout:
-			t.Fatalf("wills received: %v, want both sleepers'", got)
+			t.Fatalf("wills received: %v, want the three sleepers'", got)
 		}
 	}
-	if got["will/late"] != "late lost" || got["will/punctual"] != "punctual lost" {
+	if got["will/late"] != "late lost" || got["will/punctual"] != "punctual lost" || got["will/absent"] != "absent lost" {
 		t.Fatalf("wills %v", got)
 	}
 	if d := time.Since(slept); d < 9*time.Second {

@@ -41,8 +41,9 @@
 //     its broker session (BrokerSession.PutData, keys session.DataTopics, DataWill, DataSleep);
 //     its sleep buffer is the broker's queue of the suspended session. After a restart the
 //     client's waking PINGREQ(id) re-attaches it asleep and the wake-up proceeds as usual; a
-//     sleeper whose sleep timer ran out meanwhile is lost and its will published. Known limits:
-//     a sleeper that never comes back after a restart is not timed out until it does; a
+//     sleeper whose sleep timer ran out meanwhile is lost and its will published. A sleeper that
+//     never comes back is lost when its sleep timer runs out, when the Broker also offers
+//     DetachedSessions (its session and queue stay, as for any lost client). Known limit: a
 //     client whose wildcard subscriptions bring more distinct topics than its topic-id limit
 //     (session.Config.MaxTopics) gets no new ones — dropped and counted in DownDropped — until
 //     it connects with CleanSession (ids are not recycled: a client may still publish on an

@@ -103,6 +103,7 @@ func (g *Gateway) Serve(ctx context.Context, conns ...net.PacketConn) error {
 	if g.cfg.AdvertiseAddr != nil {
 		advWG.Go(func() { g.advertise(ts, advStop) })
 	}
+	advWG.Go(func() { g.watchDormant(advStop) })
 	g.log.Info("mqtt-sn gateway serving", "transports", len(ts), "shards", len(g.shards), "gateway_id", g.cfg.gatewayID())
 
 	var err error

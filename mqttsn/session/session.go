@@ -266,9 +266,13 @@ func (s *Session) Timer(now time.Time, k TimerKind, out []Action) []Action {
 	return out
 }
 
-// lose ends the session abnormally: the broker publishes the will.
+// lose ends the session abnormally: the broker publishes the will. A lost sleeper is asleep no
+// more: a later PINGREQ with its client id must not find it so (and publish the will again).
 func (s *Session) lose(out []Action) []Action {
 	if s.connected {
+		if s.state == Asleep || s.state == Awake {
+			s.putSleep(nil)
+		}
 		s.b.Lost()
 	}
 	s.reset(Lost)
@@ -478,9 +482,17 @@ func (s *Session) putSleep(si *sleepInfo) {
 	var b []byte
 	if si != nil {
 		b = binary.BigEndian.AppendUint16(make([]byte, 0, 10), si.duration)
-		b = binary.BigEndian.AppendUint64(b, uint64(si.deadline.Unix()))
+		// Whole seconds, rounded up: never lost before its time after a restart.
+		b = binary.BigEndian.AppendUint64(b, uint64(si.deadline.Add(time.Second-1).Unix()))
 	}
 	_ = s.b.PutData(DataSleep, b)
+}
+
+// SleepDeadline reads the value a session keeps under DataSleep: when the sleeper is lost if it
+// has not woken by then (its sleep duration and the §7.2 tolerance after it fell asleep).
+func SleepDeadline(b []byte) (time.Time, bool) {
+	si, ok := decodeSleep(b)
+	return si.deadline, ok
 }
 
 func decodeSleep(b []byte) (sleepInfo, bool) {
@@ -510,16 +522,15 @@ func (s *Session) Resume(now time.Time, clientID string, out []Action) ([]Action
 	}
 	s.clientID, s.connected, s.clean, s.keepAlive = clientID, true, false, si.duration
 	s.restoreWill() // attaching without one cleared it in the broker
+	s.state = Asleep
 	if now.After(si.deadline) {
-		s.b.Lost()
-		s.reset(Lost)
+		s.lose(nil)
 		return out, false
 	}
 	s.reg.Reset(clientID, s.cfg.Predefined, s.cfg.maxTopics())
 	if b, ok := s.b.Data(DataTopics); ok {
 		_ = s.reg.UnmarshalBinary(b)
 	}
-	s.state = Asleep
 	s.b.Suspend()
 	return s.supervise(si.deadline, out), true
 }
@@ -542,6 +553,9 @@ func encodeWill(w *Will) []byte {
 	b = append(b, w.Topic...)
 	return append(b, w.Payload...)
 }
+
+// StoredWill reads the will a persistent session keeps under DataWill.
+func StoredWill(b []byte) (*Will, bool) { return decodeWill(b) }
 
 func decodeWill(b []byte) (*Will, bool) {
 	if len(b) < 3 {

@@ -414,6 +414,9 @@ func TestSleepBufferWakeAndPingrespAfterAcks(t *testing.T) { // §6.14, E17
 		t.Fatal("sleep timer expiry did not lose the client (E16)")
 	}
 	c.calls("lost")
+	if _, asleep := c.b.Data(DataSleep); asleep {
+		t.Error("a lost sleeper is still recorded asleep: a PINGREQ after a restart would lose it again")
+	}
 }
 
 func TestWakeWithNothingBuffered(t *testing.T) {
@@ -673,6 +676,8 @@ func TestSleeperWillSurvivesRestart(t *testing.T) {
 			"setwill sensors/s1/status:offline:1:true", "suspend", "resume", "suspend"}},
 		{"sleep timer ran out while the gateway was down", time.Hour, []string{"connect sensor-1 clean=false will=nil q0=true",
 			"setwill sensors/s1/status:offline:1:true", "lost"}},
+		{"PINGREQ again once lost: no second will", time.Hour, []string{"connect sensor-1 clean=false will=nil q0=true",
+			"disconnect"}},
 	} {
 		c.b.present, c.b.calls = true, nil
 		s := New(c.cfg, c.b) // the restarted gateway
