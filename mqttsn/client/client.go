@@ -108,7 +108,10 @@ type Options struct {
 	// SearchAddr is where SearchGateway sends SEARCHGW: nil means the gateway address. A
 	// broadcast address needs a conn with broadcast enabled, as Dial's is.
 	SearchAddr net.Addr
-	// OnAdvertise is called for every ADVERTISE received, from any sender.
+	// OnAdvertise is called for every ADVERTISE received, from any sender. A gateway
+	// advertises to a broadcast or multicast address and port (§6.1), which Dial's socket, on
+	// a port of its own, does not hear: to listen, give New a conn bound to that port (or
+	// joined to that group).
 	OnAdvertise func(Advertisement)
 	// OnConnectionLost is called when keep-alive fails or the gateway disconnects the client,
 	// and with AutoReconnect when a request goes unanswered after MaxRetries retransmissions.
