@@ -120,8 +120,9 @@ type Options struct {
 	// after the loss, then at doubling intervals up to WaitInterval, and WaitInterval (T_WAIT)
 	// after a CONNACK "congestion". With SearchAddr set it first looks for a gateway there
 	// (SEARCHGW) and moves to the one that answers; otherwise it reconnects to the same one.
-	// Subscriptions are made again when the session is clean or the gateway changed. Without it
-	// a lost client stays lost until Connect. A sleeping client is never reconnected.
+	// Subscriptions are made again, even those of a persistent session (CONNACK does not say
+	// whether the gateway kept it; retained messages may come again). Without AutoReconnect a
+	// lost client stays lost until Connect. A sleeping client is never reconnected.
 	AutoReconnect bool
 	// OnReconnect is called each time AutoReconnect has connected the client again.
 	OnReconnect func()

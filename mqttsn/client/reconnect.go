@@ -79,13 +79,12 @@ func (c *Client) reconnect() {
 	c.mu.Lock()
 	subs := slices.Clone(c.subs) // the subscriptions to restore, whatever happens on the way
 	c.mu.Unlock()
-	switched := false
 	delay := c.opts.RetryInterval
 	for {
 		if !c.pause(delay) {
 			return
 		}
-		err := c.reconnectOnce(subs, &switched)
+		err := c.reconnectOnce(subs)
 		switch {
 		case err == nil:
 			c.log.Info("reconnected", "gateway", c.Gateway().String())
@@ -105,15 +104,16 @@ func (c *Client) reconnect() {
 }
 
 // reconnectOnce makes one attempt: look for a gateway when SearchAddr is set (§6.13: another
-// gateway first), connect, then subscribe again if the gateway cannot have kept the subscriptions.
+// gateway first), connect, then subscribe again. Even a persistent session is subscribed again:
+// MQTT-SN's CONNACK does not say whether the gateway still had it (one restarted without a
+// store has not), and a retained message sent again is better than subscriptions silently gone.
 // Every step gives up with ErrClosed when the client is closed.
-func (c *Client) reconnectOnce(subs []*subscription, switched *bool) error {
+func (c *Client) reconnectOnce(subs []*subscription) error {
 	ctx := context.Background()
 	if c.opts.SearchAddr != nil {
 		info, err := c.SearchGateway(ctx, 1)
 		if err == nil && len(info.Address) == 0 && !sameAddr(info.From, c.Gateway()) {
 			c.switchGateway(info.From) // a gateway answered for itself: its address is the sender's
-			*switched = true
 		}
 	}
 	if c.State() != StateLost {
@@ -121,9 +121,6 @@ func (c *Client) reconnectOnce(subs []*subscription, switched *bool) error {
 	}
 	if err := c.Connect(ctx); err != nil {
 		return err
-	}
-	if !c.opts.CleanSession && !*switched {
-		return nil // the gateway kept the subscriptions of the persistent session
 	}
 	c.mu.Lock()
 	c.subs = nil
@@ -138,7 +135,6 @@ func (c *Client) reconnectOnce(subs []*subscription, switched *bool) error {
 			return err
 		}
 	}
-	*switched = false // restored: a later attempt on the same gateway needs nothing more
 	return nil
 }
 

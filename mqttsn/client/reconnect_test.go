@@ -271,3 +271,38 @@ func sameUDP(a, b net.Addr) bool {
 	ub, ok2 := b.(*net.UDPAddr)
 	return ok1 && ok2 && ua.AddrPort() == ub.AddrPort()
 }
+
+// A persistent client subscribes again too: CONNACK does not say whether the gateway kept its
+// session (one restarted without a store has not).
+func TestAutoReconnectResubscribesPersistentSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		back := make(chan struct{}, 1)
+		opts := sensor1
+		opts.AutoReconnect = true
+		opts.OnReconnect = func() { back <- struct{}{} }
+		c, g := newMemClient(t, opts)
+		memConnect(t, c, g)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Subscribe(context.Background(), "cmd/s1/led", client.QoS1, func(client.Message) {})
+			done <- err
+		}()
+		g.expect("SUBSCRIBE qos1 name=cmd/s1/led msgid=1")
+		g.send("SUBACK qos1 id=5 msgid=1 accepted")
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		g.send("DISCONNECT") // a restarted gateway that does not know the client (E28)
+		g.expect("CONNECT persistent keepalive=60 id=sensor-1")
+		g.send("CONNACK accepted")
+		g.expectMsg(&packet.Subscribe{QoS: client.QoS1, MsgID: 2, TopicName: "cmd/s1/led"})
+		g.quiet()
+		select {
+		case <-back:
+			t.Fatal("OnReconnect before the subscription was restored")
+		default:
+		}
+		g.conn.WriteTo(mustMarshal(t, &packet.Suback{QoS: client.QoS1, TopicID: 5, MsgID: 2}), nil)
+		<-back
+	})
+}
