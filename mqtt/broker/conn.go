@@ -46,6 +46,7 @@ type conn struct {
 
 	inline         inlineWriter
 	pendingCommits atomic.Int32 // acks waiting for the committer; later acks queue behind them
+	held           heldAcks     // acks waiting for subscribers' queues (admission.go)
 	batch          store.Batch
 	matchBuf       []topic.Subscriber[*session]
 }
@@ -361,6 +362,9 @@ func (c *conn) connect(p *packet.Connect) bool {
 
 func (c *conn) readLoop(r *packet.Reader) {
 	for {
+		if c.held.n.Load() >= maxHeldAcks {
+			c.waitHeld()
+		}
 		if r.Buffered() == 0 {
 			c.flushInline()
 		}
@@ -416,7 +420,7 @@ func (c *conn) handle(p packet.Packet) error {
 		s.mu.Lock()
 		delete(s.qos2In, p.PacketID)
 		s.mu.Unlock()
-		c.ack(outPacket{typ: packet.PUBCOMP, pid: p.PacketID}, nil)
+		c.ack(outPacket{typ: packet.PUBCOMP, pid: p.PacketID}, nil, nil)
 	case *packet.Subscribe:
 		codes := make([]byte, len(p.Subscriptions))
 		for i, sub := range p.Subscriptions {
@@ -468,14 +472,19 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 		s.mu.Unlock()
 		if seen {
 			// Already routed: only acknowledge again [MQTT-4.3.3-2].
-			c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, nil)
+			c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, nil, nil)
 			return nil
 		}
 	}
 	c.batch.Reset()
+	var held *admission
 	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
 		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)
-		b.route(m, &c.batch, &c.matchBuf)
+		var hold **admission
+		if p.QoS > 0 {
+			hold = &held
+		}
+		b.route(m, &c.batch, &c.matchBuf, hold)
 	} else {
 		b.stats.pubDropped.Add(1)
 		b.log.Debug("publish denied", "client", c.clientID, "topic", p.Topic)
@@ -484,17 +493,21 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	case 0:
 		b.commitLazy(&c.batch)
 	case 1:
-		c.ack(outPacket{typ: packet.PUBACK, pid: p.PacketID}, &c.batch)
+		c.ack(outPacket{typ: packet.PUBACK, pid: p.PacketID}, &c.batch, held)
 	case 2:
-		c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, &c.batch)
+		c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, &c.batch, held)
 	}
 	return nil
 }
 
-// ack sends an acknowledgement once batch is durable, keeping acknowledgements in the order
-// the PUBLISH packets came [MQTT-4.6.0-2..3]: while one waits for the store, later ones queue
-// behind it.
-func (c *conn) ack(p outPacket, batch *store.Batch) {
+// ack sends an acknowledgement once batch is durable and held (nil: none) admitted, keeping
+// acknowledgements in the order the PUBLISH packets came [MQTT-4.6.0-2..3]: while one waits
+// for the store or for an admission, later ones queue behind it.
+func (c *conn) ack(p outPacket, batch *store.Batch, held *admission) {
+	if held != nil || c.held.n.Load() > 0 {
+		c.ackHeld(p, batch, held)
+		return
+	}
 	needs := batch != nil && batch.Len() > 0
 	if !needs && c.pendingCommits.Load() == 0 {
 		c.pushOwn(p)

@@ -87,6 +87,7 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 // s.mu are held.
 func (b *Broker) discardLocked(s *session, batch *store.Batch) {
 	s.gone = true
+	s.dropWaiting(nil, "session ended")
 	for f := range s.subs {
 		b.subs.Unsubscribe(f, s)
 	}
@@ -113,6 +114,7 @@ func (b *Broker) detach(s *session, out sink, abnormal bool) {
 	}
 	s.out, s.owner = nil, nil
 	s.suspended = false
+	s.dropWaiting(nil, "client went offline with its queue full")
 	will := s.will
 	s.will = nil
 	username := s.username
@@ -136,7 +138,7 @@ func (b *Broker) publishWill(clientID, username string, w *Will) {
 	m := &message{topic: w.Topic, payload: w.Payload, qos: w.QoS, retain: w.Retain}
 	var batch store.Batch
 	var buf []topic.Subscriber[*session]
-	b.route(m, &batch, &buf)
+	b.route(m, &batch, &buf, nil)
 	if batch.Len() > 0 {
 		if err := b.store.Commit(&batch); err != nil {
 			b.log.Error("store: will write failed", "client", clientID, "err", err)
@@ -148,8 +150,9 @@ func (b *Broker) publishWill(clientID, username string, w *Will) {
 // route delivers m to every matching subscription at min(publish QoS, granted QoS)
 // [MQTT-3.8.4-6], once per session at the highest granted QoS of its matching filters
 // [MQTT-3.3.5-1], and keeps or deletes the retained message [MQTT-3.3.1-5], [MQTT-3.3.1-10].
-// Store writes go to batch (nil: nothing stored).
-func (b *Broker) route(m *message, batch *store.Batch, buf *[]topic.Subscriber[*session]) {
+// Store writes go to batch (nil: nothing stored). With held non-nil, connected sessions whose
+// queue is full hold a QoS 1/2 message in *held instead of dropping it (admission.go).
+func (b *Broker) route(m *message, batch *store.Batch, buf *[]topic.Subscriber[*session], held **admission) {
 	if m.retain {
 		stored := batch != nil && b.store != nil
 		if len(m.payload) == 0 {
@@ -166,7 +169,7 @@ func (b *Broker) route(m *message, batch *store.Batch, buf *[]topic.Subscriber[*
 	subs := b.subs.Match(m.topic, (*buf)[:0])
 	for _, sub := range subs {
 		// Forwarded to existing subscribers with RETAIN 0 [MQTT-3.3.1-9].
-		sub.Key.deliver(m, min(sub.QoS, m.qos), false, batch)
+		sub.Key.deliver(m, min(sub.QoS, m.qos), false, batch, held)
 	}
 	clear(subs)
 	*buf = subs[:0]
@@ -214,7 +217,7 @@ func (b *Broker) sendRetained(s *session, filter string, granted byte) {
 	}
 	var batch store.Batch
 	for _, m := range ms {
-		s.deliver(m, min(m.qos, granted), true, &batch)
+		s.deliver(m, min(m.qos, granted), true, &batch, nil)
 	}
 	b.commitLazy(&batch)
 }

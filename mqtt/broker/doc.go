@@ -38,15 +38,24 @@
 //     acknowledgement per session; more wait in the session's queue, in order.
 //   - Session queue (Options.MaxQueued, default 1000): when full, the oldest queued QoS 0
 //     message is dropped; if there is none, the new message is dropped (QoS 1/2 drops are
-//     logged at the first and every 1000th); every drop counts in
+//     logged at the first and every 1000th), except as below; every drop counts in
 //     $SYS/broker/publish/messages/dropped. QoS 0 messages are queued for offline sessions only
 //     for in-process clients that ask (LocalOptions.QueueQoS0, MQTT-SN §6.14).
+//   - Backpressure: a QoS 1/2 PUBLISH that the full queue of a connected session (network or
+//     in-process, not suspended) cannot take waits beside that queue, and the publisher's
+//     acknowledgement (PUBACK, PUBREC, LocalClient.Publish's done) waits until every such
+//     session has taken it, in order with the connection's other acknowledgements. A network
+//     publisher with 64 acknowledgements held is not read from until one goes, so TCP holds it
+//     back. The wait ends, and the policy above applies (drop, count, log, acknowledge), after
+//     Options.AdmissionWait (default 5 s) or when the subscriber goes offline or is suspended:
+//     a stuck subscriber (or two clients each waiting to publish to the other) slows its
+//     publishers for that long, never freezes the broker. Offline sessions keep the plain
+//     bounded queue. A QoS 0 flood is never held.
 //   - Slow consumer: QoS 0 messages beyond Options.OutboundQueue waiting for a client's socket
 //     are dropped and counted; QoS 1/2 messages beyond the window wait in the session queue,
-//     whose policy above applies, connected or not (as mosquitto's max_queued_messages). A
-//     network client that does not read its socket at all, so that more than
-//     4×OutboundQueue + 4×MaxInflight packets pile up for it, is disconnected (its will is
-//     published; a persistent session keeps its queue).
+//     whose policies above apply. A network client that does not read its socket at all, so
+//     that more than 4×OutboundQueue + 4×MaxInflight packets pile up for it, is disconnected
+//     (its will is published; a persistent session keeps its queue).
 //   - A client that sends a malformed packet, a packet above Options.MaxPacketSize, a second
 //     CONNECT, or anything before CONNECT is disconnected and the reason logged; nobody else
 //     notices. Beyond Options.MaxConnections new connections are closed at once.

@@ -103,8 +103,11 @@ var batchPool = sync.Pool{New: func() any { return new(store.Batch) }}
 var matchPool = sync.Pool{New: func() any { s := make([]topic.Subscriber[*session], 0, 16); return &s }}
 
 // Publish hands a message to the broker. done (may be nil) is called once the message is
-// accepted: for QoS 1/2 with the store on, once it is durable. done may be called from another
-// goroutine. ACL denial: done(ErrNotAuthorized).
+// accepted: for QoS 1/2 with the store on, once it is durable, and once every connected
+// subscriber whose queue was full has taken it or Options.AdmissionWait has passed
+// (backpressure, package doc). done may be called from another goroutine, possibly with a
+// session locked: like LocalHandler.Deliver it must not block and must not call back into the
+// broker. ACL denial: done(ErrNotAuthorized); shutdown while held: done(ErrServerClosed).
 func (c *LocalClient) Publish(m Message, done func(error)) {
 	if done == nil {
 		done = func(error) {}
@@ -132,9 +135,22 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	batch := batchPool.Get().(*store.Batch)
 	batch.Reset()
 	buf := matchPool.Get().(*[]topic.Subscriber[*session])
-	b.route(msg, batch, buf)
+	var held *admission
+	var hold **admission
+	if m.QoS > 0 {
+		hold = &held
+	}
+	b.route(msg, batch, buf, hold)
 	matchPool.Put(buf)
 	switch {
+	case held != nil:
+		held.ack = done
+		held.start()
+		if batch.Len() > 0 {
+			b.commits.submit(batch, held.committed)
+		} else {
+			held.release()
+		}
 	case batch.Len() == 0:
 		done(nil)
 	case m.QoS == 0:
@@ -240,6 +256,7 @@ func (c *LocalClient) Suspend() {
 	if s.owner == c && !s.gone {
 		s.out = nil
 		s.suspended = true
+		s.dropWaiting(nil, "client suspended with its queue full")
 	}
 	s.mu.Unlock()
 }

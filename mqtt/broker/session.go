@@ -70,6 +70,7 @@ type session struct {
 	subs        map[string]byte
 	inflight    []*delivery // in send order, at most maxInflight except after a restore
 	queue       []*delivery // FIFO waiting for the window or for the client
+	waiting     []waiter    // beyond a full queue while connected, publishers held (admission.go)
 	queued0     int         // QoS 0 messages in queue
 	maxInflight int
 	queueQoS0   bool
@@ -96,8 +97,10 @@ func (d *delivery) storeMsg() store.Message {
 }
 
 // deliver hands the message to the session at the given QoS. Store writes for persistent
-// sessions are appended to batch (nil: not stored).
-func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch) {
+// sessions are appended to batch (nil: not stored). A QoS 1/2 message that a connected
+// session's full queue cannot take is held there with *held (created if nil), when held is
+// non-nil: the publisher's acknowledgement waits for it.
+func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch, held **admission) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gone {
@@ -118,32 +121,38 @@ func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch)
 		if s.queueQoS0 {
 			qb = batch // a sleeping MQTT-SN sensor's buffer survives a restart, QoS 0 too (§6.14)
 		}
-		s.enqueue(&delivery{msg: m, retain: retain}, qb)
+		s.enqueue(&delivery{msg: m, retain: retain}, qb, nil)
 		return
 	}
 	d := &delivery{msg: m, qos: qos, retain: retain}
 	if s.out != nil && len(s.queue) == 0 && len(s.inflight) < s.maxInflight {
-		if s.stored() && batch != nil {
-			d.seq = s.nextSeq
-			s.nextSeq++
-			batch.PutMessage(s.id, d.seq, d.storeMsg())
-		}
+		s.record(d, batch)
 		s.send(d)
 		return
 	}
 	if s.out == nil && !s.keeps() {
 		return
 	}
-	s.enqueue(d, batch)
+	s.enqueue(d, batch, held)
 }
 
-// enqueue appends to the queue, applying the overflow policy at MaxQueued, online or offline:
-// drop the oldest queued QoS 0 message; failing that, drop the new message (QoS 0 or, counted
-// and logged, QoS 1/2).
-func (s *session) enqueue(d *delivery, batch *store.Batch) {
-	if len(s.queue) >= s.b.opts.MaxQueued {
+// record gives d a store record in batch if the session is stored.
+func (s *session) record(d *delivery, batch *store.Batch) {
+	if s.stored() && batch != nil {
+		d.seq = s.nextSeq
+		s.nextSeq++
+		batch.PutMessage(s.id, d.seq, d.storeMsg())
+	}
+}
+
+// enqueue appends to the queue, applying the overflow policy at MaxQueued: drop the oldest
+// queued QoS 0 message; failing that, hold a QoS 1/2 message of a connected session with its
+// publisher (held non-nil, backpressure), or drop the new message (QoS 0 or, counted and
+// logged, QoS 1/2).
+func (s *session) enqueue(d *delivery, batch *store.Batch, held **admission) {
+	if len(s.queue) >= s.b.opts.MaxQueued || len(s.waiting) > 0 {
 		dropped := false
-		if s.queued0 > 0 {
+		if s.queued0 > 0 && len(s.waiting) == 0 {
 			for i, q := range s.queue {
 				if q.qos == 0 {
 					s.unstore(q)
@@ -152,31 +161,37 @@ func (s *session) enqueue(d *delivery, batch *store.Batch) {
 					break
 				}
 			}
+		} else if d.qos > 0 && held != nil && s.out != nil && s.b.opts.AdmissionWait > 0 {
+			s.hold(d, batch, held)
+			return
 		} else {
 			dropped = true
 		}
-		s.b.stats.pubDropped.Add(1)
 		if dropped {
-			s.dropped++
-			if d.qos > 0 && (s.dropped == 1 || s.dropped%1000 == 0) {
-				s.b.log.Warn("queue full: dropping new QoS 1/2 message", "client", s.id, "topic", d.msg.topic, "max_queued", s.b.opts.MaxQueued, "dropped_total", s.dropped)
-			}
+			s.countDrop(d, "queue full")
 			return
 		}
+		s.b.stats.pubDropped.Add(1)
 	}
 	if d.qos == 0 {
 		s.queued0++
 	}
-	if s.stored() && batch != nil {
-		d.seq = s.nextSeq
-		s.nextSeq++
-		batch.PutMessage(s.id, d.seq, d.storeMsg())
-	}
+	s.record(d, batch)
 	s.queue = append(s.queue, d)
 }
 
-// unstore deletes the store record of a queued QoS 0 message leaving the queue: sent, or
-// dropped by the overflow policy. Only a QueueQoS0 session's QoS 0 messages have one.
+// countDrop counts a dropped new message; QoS 1/2 drops are logged at the first and every
+// 1000th.
+func (s *session) countDrop(d *delivery, why string) {
+	s.b.stats.pubDropped.Add(1)
+	s.dropped++
+	if d.qos > 0 && (s.dropped == 1 || s.dropped%1000 == 0) {
+		s.b.log.Warn(why+": dropping QoS 1/2 message", "client", s.id, "topic", d.msg.topic, "max_queued", s.b.opts.MaxQueued, "dropped_total", s.dropped)
+	}
+}
+
+// unstore deletes the store record of a message dropped by the overflow policy, or of a
+// queued QoS 0 message sent (only a QueueQoS0 session's QoS 0 messages have one).
 func (s *session) unstore(d *delivery) {
 	if d.seq != 0 && s.b.store != nil {
 		var b store.Batch
@@ -246,6 +261,9 @@ func (s *session) fill() {
 		}
 		s.queue[0] = nil
 		s.queue = s.queue[1:]
+		if len(s.waiting) > 0 {
+			s.admitOne()
+		}
 		if len(s.queue) == 0 {
 			s.queue = s.queue[:0:0]
 		}
@@ -323,9 +341,9 @@ func (s *session) received(pid uint16) {
 	}
 }
 
-// pending is the number of deliveries queued or in flight.
+// pending is the number of deliveries queued, held or in flight.
 func (s *session) pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.queue) + len(s.inflight)
+	return len(s.queue) + len(s.inflight) + len(s.waiting)
 }
