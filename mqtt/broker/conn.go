@@ -416,10 +416,7 @@ func (c *conn) handle(p packet.Packet) error {
 	case *packet.Pubcomp:
 		c.sess.complete(p.PacketID, 2)
 	case *packet.Pubrel:
-		s := c.sess
-		s.mu.Lock()
-		delete(s.qos2In, p.PacketID)
-		s.mu.Unlock()
+		c.sess.releaseQoS2(p.PacketID, &c.batch)
 		c.ack(outPacket{typ: packet.PUBCOMP, pid: p.PacketID}, nil, nil)
 	case *packet.Subscribe:
 		codes := make([]byte, len(p.Subscriptions))
@@ -459,24 +456,12 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	}
 	b := c.b
 	b.stats.pubReceived.Add(1)
-	s := c.sess
-	if p.QoS == 2 {
-		s.mu.Lock()
-		_, seen := s.qos2In[p.PacketID]
-		if !seen {
-			if s.qos2In == nil {
-				s.qos2In = make(map[uint16]struct{})
-			}
-			s.qos2In[p.PacketID] = struct{}{}
-		}
-		s.mu.Unlock()
-		if seen {
-			// Already routed: only acknowledge again [MQTT-4.3.3-2].
-			c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, nil, nil)
-			return nil
-		}
-	}
 	c.batch.Reset()
+	if p.QoS == 2 && c.sess.receiveQoS2(p.PacketID, &c.batch) {
+		// Already routed: only acknowledge again [MQTT-4.3.3-2].
+		c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, nil, nil)
+		return nil
+	}
 	var held *admission
 	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
 		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)

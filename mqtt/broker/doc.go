@@ -31,6 +31,11 @@
 // the pending one, so they stay in order [MQTT-4.6.0-2..3]. Deletes after acknowledgements
 // use CommitLazy: a crash may redeliver, never lose. Packet ids of QoS 1 messages in flight are
 // not stored: after a restart those messages are sent again from the queue with new ids.
+// The packet id of an inbound QoS 2 PUBLISH of a persistent session is stored in the same
+// write as the message it routed, so PUBREC means "stored and id remembered": resent with DUP
+// after a crash, it is acknowledged, not routed again [MQTT-4.3.3-2]; PUBREL deletes the id
+// (lazily). These ids are session data under keys starting with 0x00, which LocalClient.PutData
+// refuses.
 //
 // # Limits and overflow policies
 //

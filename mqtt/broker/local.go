@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -41,7 +42,10 @@ type LocalClient struct {
 	closed atomic.Bool
 }
 
-var errEmptyLocalID = errors.New("broker: an in-process client needs a client id")
+var (
+	errEmptyLocalID  = errors.New("broker: an in-process client needs a client id")
+	errBrokerDataKey = errors.New("broker: session data keys starting with 0x00 are the broker's own")
+)
 
 // ConnectLocal attaches a session exactly as a TCP CONNECT would (takeover, clean-session,
 // session-present, will), without a socket. Queued messages of a persistent session are
@@ -207,10 +211,14 @@ func (c *LocalClient) SetWill(w *Will) {
 }
 
 // PutData keeps adapter state with the session (MQTT-SN topic registry, sleep state); for a
-// persistent session it is durable when PutData returns. An empty value deletes the key.
+// persistent session it is durable when PutData returns. An empty value deletes the key. Keys
+// starting with 0x00 are the broker's own: errBrokerDataKey.
 func (c *LocalClient) PutData(key string, value []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
+	}
+	if strings.HasPrefix(key, "\x00") {
+		return errBrokerDataKey
 	}
 	s := c.s
 	var batch store.Batch

@@ -8,7 +8,7 @@ import (
 )
 
 // load restores retained messages, persistent sessions with their subscriptions, their queued
-// and in-flight messages, and adapter data.
+// and in-flight messages, their inbound QoS 2 packet ids awaiting PUBREL, and adapter data.
 func (b *Broker) load() error {
 	get := func(id string) *session {
 		s := b.sessions[id]
@@ -51,6 +51,9 @@ func (b *Broker) load() error {
 		},
 		Data: func(id, key string, value []byte) error {
 			s := get(id)
+			if s.restoreBrokerData(key) {
+				return nil
+			}
 			if s.data == nil {
 				s.data = make(map[string][]byte)
 			}

@@ -169,3 +169,57 @@ func TestAckOnlyOnceDurable(t *testing.T) {
 	}
 	_ = b
 }
+
+// An inbound QoS 2 PUBLISH of a persistent session, PUBREC'd before a restart, resent with DUP
+// after it: acknowledged again, not routed again [MQTT-4.3.3-2]. After PUBREL the id is free.
+func TestInboundQoS2SurvivesRestart(t *testing.T) {
+	st := store.NewMemory() // it keeps what was committed, as a file would across kill -9
+	restart := func() (*Broker, string) { return startBroker(t, Options{Store: st}) }
+	b1, addr1 := restart()
+	sub, _, _ := b1.ConnectLocal(LocalOptions{ClientID: "sub", CleanSession: false}, &localRecorder{})
+	sub.Subscribe("q", 2)
+	sub.Disconnect()
+	c := dialRaw(t, addr1)
+	c.connect(&packet.Connect{ClientID: "pub", CleanSession: false})
+	c.send(&packet.Publish{Topic: "q", QoS: 2, PacketID: 5, Payload: []byte("once")})
+	if r, ok := c.expect().(*packet.Pubrec); !ok || r.PacketID != 5 {
+		t.Fatalf("want PUBREC 5, got %+v", r)
+	}
+	c.nc.Close() // the client goes before PUBREL; the broker "crashes"
+
+	_, addr2 := restart()
+	c = dialRaw(t, addr2)
+	if ack := c.connect(&packet.Connect{ClientID: "pub", CleanSession: false}); !ack.SessionPresent {
+		t.Fatal("publisher's session not present after restart")
+	}
+	c.send(&packet.Publish{Topic: "q", QoS: 2, PacketID: 5, Dup: true, Payload: []byte("once")})
+	if r, ok := c.expect().(*packet.Pubrec); !ok || r.PacketID != 5 {
+		t.Fatalf("want PUBREC 5 for the resent PUBLISH, got %+v", r)
+	}
+	c.send(&packet.Pubrel{PacketID: 5})
+	if r, ok := c.expect().(*packet.Pubcomp); !ok || r.PacketID != 5 {
+		t.Fatalf("want PUBCOMP 5, got %+v", r)
+	}
+	c.nc.Close()
+
+	b3, addr3 := restart() // id 5 was released: a new message may use it
+	c = dialRaw(t, addr3)
+	c.connect(&packet.Connect{ClientID: "pub", CleanSession: false})
+	c.send(&packet.Publish{Topic: "q", QoS: 2, PacketID: 5, Payload: []byte("next")})
+	c.expect()
+	c.send(&packet.Pubrel{PacketID: 5})
+	c.expect()
+	rec := &localRecorder{}
+	sub3, _, _ := b3.ConnectLocal(LocalOptions{ClientID: "sub", CleanSession: false}, rec)
+	defer sub3.Disconnect()
+	waitFor(t, "two messages", func() bool { m, _ := rec.got(); return len(m) >= 2 })
+	msgs, pids := rec.got()
+	var got []string
+	for i, m := range msgs {
+		got = append(got, string(m.Payload))
+		sub3.Ack(pids[i])
+	}
+	if fmt.Sprint(got) != "[once next]" {
+		t.Fatalf("subscriber got %v, want [once next]", got)
+	}
+}

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 
 	"snbridge/mqtt/store"
@@ -346,4 +348,60 @@ func (s *session) pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.queue) + len(s.inflight) + len(s.waiting)
+}
+
+// Inbound QoS 2 packet ids of a stored session are kept as session data under keys of the
+// broker's own (a leading 0x00, which LocalClient.PutData refuses), one per id: PUBREC then
+// means "stored and id remembered", and a PUBLISH resent after a restart is not routed twice.
+const qos2InPrefix = "\x00mqtt/qos2in/"
+
+func qos2InKey(pid uint16) string { return qos2InPrefix + strconv.Itoa(int(pid)) }
+
+// restoreBrokerData takes a data record of the broker's own on load; false if it is an
+// adapter's.
+func (s *session) restoreBrokerData(key string) bool {
+	if !strings.HasPrefix(key, "\x00") {
+		return false
+	}
+	if n, err := strconv.ParseUint(strings.TrimPrefix(key, qos2InPrefix), 10, 16); err == nil && strings.HasPrefix(key, qos2InPrefix) {
+		s.rememberQoS2(uint16(n))
+	}
+	return true
+}
+
+func (s *session) rememberQoS2(pid uint16) {
+	if s.qos2In == nil {
+		s.qos2In = make(map[uint16]struct{})
+	}
+	s.qos2In[pid] = struct{}{}
+}
+
+// receiveQoS2 remembers an inbound QoS 2 packet id until its PUBREL [MQTT-4.3.3-2], in batch
+// for a stored session, and reports whether it was already remembered: a resent PUBLISH.
+func (s *session) receiveQoS2(pid uint16, batch *store.Batch) (seen bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen = s.qos2In[pid]; seen {
+		return true
+	}
+	s.rememberQoS2(pid)
+	if s.stored() {
+		batch.PutData(s.id, qos2InKey(pid), []byte{1})
+	}
+	return false
+}
+
+// releaseQoS2 forgets an inbound QoS 2 packet id at PUBREL; batch is scratch space. The
+// delete is lazy: the PUBREL itself is resent by the client until PUBCOMP.
+func (s *session) releaseQoS2(pid uint16, batch *store.Batch) {
+	s.mu.Lock()
+	_, had := s.qos2In[pid]
+	delete(s.qos2In, pid)
+	stored := had && s.stored()
+	s.mu.Unlock()
+	if stored {
+		batch.Reset()
+		batch.DeleteData(s.id, qos2InKey(pid))
+		s.b.commitLazy(batch)
+	}
 }
