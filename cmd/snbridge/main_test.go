@@ -358,6 +358,8 @@ func (c *rawMQTT) expectAck(typ packet.Type, pid uint16) {
 		got = a.PacketID
 	case *packet.Pubcomp:
 		got = a.PacketID
+	case *packet.Pubrel:
+		got = a.PacketID
 	}
 	if p.Type() != typ || got != pid {
 		c.t.Fatalf("got %v %d, want %v %d", p.Type(), got, typ, pid)
@@ -418,6 +420,59 @@ func TestKillMinus9InboundQoS2ExactlyOnce(t *testing.T) {
 	if fmt.Sprint(got) != "[exactly-once marker]" {
 		t.Fatalf("subscriber got %q, want the QoS 2 message once, then the marker", got)
 	}
+	if err := d2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}
+
+// A QoS 2 delivery the subscriber PUBREC'd before kill -9 goes on with PUBREL after the
+// restart, and one it received without acknowledging comes again with the same packet id, so
+// the subscriber's own QoS 2 state keeps it from delivering either twice [MQTT-4.3.3-1..2].
+func TestKillMinus9OutboundQoS2Resumes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := freePort(t)
+	args := []string{"--mqtt", addr, "--data-dir", dir}
+	d := startDaemon(t, args...)
+	sub, _ := dialMQTT(t, addr, "qos2-sub", false)
+	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "y/#", QoS: 2}}})
+	sub.expect()
+	pub := connectPaho(t, addr, "pub", true, nil)
+	for _, m := range []string{"rec", "unacked"} {
+		if tok := pub.Publish("y/1", 2, false, m); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal("publish:", tok.Error())
+		}
+	}
+	first, ok1 := sub.expect().(*packet.Publish)
+	second, ok2 := sub.expect().(*packet.Publish)
+	if !ok1 || !ok2 || string(first.Payload) != "rec" || string(second.Payload) != "unacked" {
+		t.Fatalf("subscriber got %+v, %+v", first, second)
+	}
+	sub.send(&packet.Pubrec{PacketID: first.PacketID})
+	if p, ok := sub.expect().(*packet.Pubrel); !ok || p.PacketID != first.PacketID {
+		t.Fatalf("want PUBREL %d, got %+v", first.PacketID, p)
+	}
+	// PUBREL has come, PUBCOMP not sent: kill the broker.
+	if err := d.stop(t, syscall.SIGKILL); err == nil {
+		t.Fatal("killed process exited cleanly?")
+	}
+	pub.Disconnect(0)
+
+	d2 := startDaemon(t, args...)
+	sub, present := dialMQTT(t, addr, "qos2-sub", false)
+	if !present {
+		t.Fatal("subscriber's session not present after kill -9 and restart")
+	}
+	if p, ok := sub.expect().(*packet.Pubrel); !ok || p.PacketID != first.PacketID {
+		t.Fatalf("after restart want PUBREL %d for the PUBREC'd message, got %+v", first.PacketID, p)
+	}
+	sub.send(&packet.Pubcomp{PacketID: first.PacketID})
+	p, ok := sub.expect().(*packet.Publish)
+	if !ok || string(p.Payload) != "unacked" || p.PacketID != second.PacketID || !p.Dup {
+		t.Fatalf("after restart want PUBLISH %q id %d with DUP, got %+v", "unacked", second.PacketID, p)
+	}
+	sub.send(&packet.Pubrec{PacketID: p.PacketID})
+	sub.expectAck(packet.PUBREL, p.PacketID)
+	sub.send(&packet.Pubcomp{PacketID: p.PacketID})
 	if err := d2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("exit after SIGTERM: %v", err)
 	}

@@ -411,8 +411,9 @@ func (c *conn) handle(p packet.Packet) error {
 	case *packet.Puback:
 		c.sess.complete(p.PacketID, 1)
 	case *packet.Pubrec:
-		c.sess.received(p.PacketID)
-		c.pushOwn(outPacket{typ: packet.PUBREL, pid: p.PacketID})
+		c.batch.Reset()
+		c.sess.received(p.PacketID, &c.batch)
+		c.pubrelDurable(p.PacketID, &c.batch)
 	case *packet.Pubcomp:
 		c.sess.complete(p.PacketID, 2)
 	case *packet.Pubrel:
@@ -508,6 +509,24 @@ func (c *conn) ack(p outPacket, batch *store.Batch, held *admission) {
 		c.pendingCommits.Add(-1)
 		if err != nil {
 			b.log.Error("store: commit failed; not acknowledging", "client", c.clientID, "err", err)
+			c.close(err)
+			return
+		}
+		c.push(p)
+	})
+}
+
+// pubrelDurable sends PUBREL once batch (the PUBREC'd state) is durable. PUBRELs keep their
+// order through the committer; they do not wait for held acknowledgements.
+func (c *conn) pubrelDurable(pid uint16, batch *store.Batch) {
+	p := outPacket{typ: packet.PUBREL, pid: pid}
+	if batch.Len() == 0 {
+		c.pushOwn(p)
+		return
+	}
+	c.b.commits.submit(batch, func(err error) {
+		if err != nil {
+			c.b.log.Error("store: commit failed; not releasing", "client", c.clientID, "err", err)
 			c.close(err)
 			return
 		}

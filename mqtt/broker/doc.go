@@ -29,8 +29,17 @@
 // write is durable. One committer goroutine groups the writes of every connection into one
 // Commit; a connection keeps reading meanwhile, and its later acknowledgements queue behind
 // the pending one, so they stay in order [MQTT-4.6.0-2..3]. Deletes after acknowledgements
-// use CommitLazy: a crash may redeliver, never lose. Packet ids of QoS 1 messages in flight are
-// not stored: after a restart those messages are sent again from the queue with new ids.
+// use CommitLazy: a crash may redeliver, never lose.
+//
+// Outbound packet ids survive a crash. A stored delivery's packet id is given by its store
+// sequence number (1..65535 in turn; another id, stored, only if that one is still in flight),
+// so after a restart it goes out again with the id it may already have had: a QoS 2 subscriber
+// that PUBREC'd it answers PUBREC again instead of delivering it twice [MQTT-4.3.3-2]. A
+// delivery sent at once on routing is stored with its id and DUP, and after a restart is resent
+// first, as in flight, with DUP [MQTT-4.4.0-1]; one sent later from the queue comes back with
+// its id but DUP 0. PUBREL answers a PUBREC only once the PUBREC'd state is durable, so the
+// flow resumes with PUBREL, never with the PUBLISH [MQTT-4.3.3-1].
+//
 // The packet id of an inbound QoS 2 PUBLISH of a persistent session is stored in the same
 // write as the message it routed, so PUBREC means "stored and id remembered": resent with DUP
 // after a crash, it is acknowledged, not routed again [MQTT-4.3.3-2]; PUBREL deletes the id

@@ -128,8 +128,19 @@ func (s *session) deliver(m *message, qos byte, retain bool, batch *store.Batch,
 	}
 	d := &delivery{msg: m, qos: qos, retain: retain}
 	if s.out != nil && len(s.queue) == 0 && len(s.inflight) < s.maxInflight {
-		s.record(d, batch)
+		// Stored with its packet id and DUP: restored after a crash, it is resent first, as in
+		// flight [MQTT-4.4.0-1].
+		stored := s.stored() && batch != nil
+		if stored {
+			d.seq = s.nextSeq
+			s.nextSeq++
+		}
 		s.send(d)
+		if stored {
+			m := d.storeMsg()
+			m.Dup = true
+			batch.PutMessage(s.id, d.seq, m)
+		}
 		return
 	}
 	if s.out == nil && !s.keeps() {
@@ -202,45 +213,67 @@ func (s *session) unstore(d *delivery) {
 	}
 }
 
-// send puts a QoS 1/2 delivery in flight with a fresh packet id.
+// send puts a QoS 1/2 delivery in flight with its packet id (pidFor).
 func (s *session) send(d *delivery) {
-	d.pid = s.allocPID()
+	d.pid = s.pidFor(d)
 	s.markPID(d.pid, true)
 	s.inflight = append(s.inflight, d)
 	s.out.publish(*d)
 }
 
-// allocPID returns a packet id not in flight. Small windows are scanned; a large one (a
-// configured max_inflight in the thousands) keeps a bitmap of the ids in use.
+// pidFor picks d's packet id. A stored delivery takes the id its sequence number gives, so that
+// after a crash it goes out again with the id it may already have had, and a QoS 2 subscriber
+// that PUBREC'd it acknowledges it again instead of delivering it twice [MQTT-4.3.3-2]. Only
+// when that id is in flight (an unacknowledged message overtaken by 65 535 others) is another
+// one taken, and stored (lazily).
+func (s *session) pidFor(d *delivery) uint16 {
+	if d.seq == 0 {
+		return s.allocPID()
+	}
+	if pid := seqPID(d.seq); s.pidFree(pid) {
+		return pid
+	}
+	d.pid = s.allocPID()
+	var b store.Batch
+	b.PutMessage(s.id, d.seq, d.storeMsg())
+	s.b.commitLazy(&b)
+	return d.pid
+}
+
+// seqPID is the packet id of the delivery stored under seq: 1..65535 in turn.
+func seqPID(seq uint64) uint16 { return uint16((seq-1)%65535) + 1 }
+
+// allocPID returns a packet id not in flight, the next in turn.
 func (s *session) allocPID() uint16 {
+	for {
+		s.nextPID++
+		if s.nextPID == 0 {
+			s.nextPID = 1
+		}
+		if s.pidFree(s.nextPID) {
+			return s.nextPID
+		}
+	}
+}
+
+// pidFree reports whether pid is not in flight. Small windows are scanned; a large one (a
+// configured max_inflight in the thousands) keeps a bitmap of the ids in use.
+func (s *session) pidFree(pid uint16) bool {
 	if s.pidsUsed == nil && len(s.inflight) > 64 {
 		s.pidsUsed = new([1024]uint64)
 		for _, d := range s.inflight {
 			s.markPID(d.pid, true)
 		}
 	}
-	for {
-		s.nextPID++
-		if s.nextPID == 0 {
-			s.nextPID = 1
-		}
-		if s.pidsUsed != nil {
-			if s.pidsUsed[s.nextPID>>6]&(1<<(s.nextPID&63)) == 0 {
-				return s.nextPID
-			}
-			continue
-		}
-		free := true
-		for _, d := range s.inflight {
-			if d.pid == s.nextPID {
-				free = false
-				break
-			}
-		}
-		if free {
-			return s.nextPID
+	if s.pidsUsed != nil {
+		return s.pidsUsed[pid>>6]&(1<<(pid&63)) == 0
+	}
+	for _, d := range s.inflight {
+		if d.pid == pid {
+			return false
 		}
 	}
+	return true
 }
 
 func (s *session) markPID(pid uint16, used bool) {
@@ -289,7 +322,7 @@ func (s *session) resend() {
 			continue
 		}
 		if d.pid == 0 {
-			d.pid = s.allocPID()
+			d.pid = s.pidFor(d)
 			s.markPID(d.pid, true)
 		}
 		d.dup = true
@@ -326,17 +359,17 @@ func (s *session) complete(pid uint16, want byte) bool {
 	return false
 }
 
-// received marks a QoS 2 delivery as PUBREC'd; the PUBREL is sent by the caller.
-func (s *session) received(pid uint16) {
+// received marks a QoS 2 delivery as PUBREC'd, the new state of a stored one in batch: the
+// caller sends PUBREL once that is durable, so that after a crash the flow goes on with PUBREL,
+// not with the PUBLISH again [MQTT-4.3.3-1].
+func (s *session) received(pid uint16, batch *store.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range s.inflight {
 		if d.pid == pid && d.qos == 2 && !d.received {
 			d.received = true
 			if d.seq != 0 && s.b.store != nil {
-				var b store.Batch
-				b.PutMessage(s.id, d.seq, d.storeMsg())
-				s.b.commitLazy(&b)
+				batch.PutMessage(s.id, d.seq, d.storeMsg())
 			}
 			return
 		}
