@@ -62,6 +62,15 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 		}
 	}
 	b.mu.Unlock()
+	if s.stored() && s.queueQoS0 != o.queueQoS0 {
+		// Kept with the session: restored after a restart, a sleeping MQTT-SN client that
+		// has not woken yet still gets its QoS 0 messages buffered (MQTT-SN §6.14).
+		if o.queueQoS0 {
+			batch.PutData(o.clientID, queueQoS0Key, []byte{1})
+		} else {
+			batch.DeleteData(o.clientID, queueQoS0Key)
+		}
+	}
 	if batch.Len() > 0 {
 		if err := b.store.Commit(&batch); err != nil {
 			b.log.Error("store: session write failed", "client", o.clientID, "err", err)

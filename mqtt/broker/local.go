@@ -16,7 +16,7 @@ type LocalOptions struct {
 	CleanSession bool
 	Username     string // for ACLs; "" = anonymous local client
 	Will         *Will
-	QueueQoS0    bool // keep QoS 0 messages for this session while suspended/offline (MQTT-SN §6.14)
+	QueueQoS0    bool // keep QoS 0 messages for this session while suspended/offline (MQTT-SN §6.14); stored with a persistent session
 	MaxInflight  int  // deliveries outstanding before the broker holds further ones; 0 = broker default
 }
 

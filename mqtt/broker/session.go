@@ -383,10 +383,14 @@ func (s *session) pending() int {
 	return len(s.queue) + len(s.inflight) + len(s.waiting)
 }
 
-// Inbound QoS 2 packet ids of a stored session are kept as session data under keys of the
-// broker's own (a leading 0x00, which LocalClient.PutData refuses), one per id: PUBREC then
-// means "stored and id remembered", and a PUBLISH resent after a restart is not routed twice.
-const qos2InPrefix = "\x00mqtt/qos2in/"
+// The broker keeps some session state of its own as session data, under keys starting with
+// 0x00 (which LocalClient.PutData refuses): inbound QoS 2 packet ids, one key per id, so that
+// PUBREC means "stored and id remembered" and a PUBLISH resent after a restart is not routed
+// twice; and LocalOptions.QueueQoS0.
+const (
+	qos2InPrefix = "\x00mqtt/qos2in/"
+	queueQoS0Key = "\x00mqtt/queue-qos0"
+)
 
 func qos2InKey(pid uint16) string { return qos2InPrefix + strconv.Itoa(int(pid)) }
 
@@ -395,6 +399,9 @@ func qos2InKey(pid uint16) string { return qos2InPrefix + strconv.Itoa(int(pid))
 func (s *session) restoreBrokerData(key string) bool {
 	if !strings.HasPrefix(key, "\x00") {
 		return false
+	}
+	if key == queueQoS0Key {
+		s.queueQoS0 = true
 	}
 	if n, err := strconv.ParseUint(strings.TrimPrefix(key, qos2InPrefix), 10, 16); err == nil && strings.HasPrefix(key, qos2InPrefix) {
 		s.rememberQoS2(uint16(n))
