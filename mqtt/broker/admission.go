@@ -179,7 +179,9 @@ type heldAck struct {
 // maxHeldAcks bounds the acknowledgements held for one connection before its read loop waits.
 const maxHeldAcks = 64
 
-// ackHeld is ack for a PUBLISH held by a (nil: queued behind another held acknowledgement).
+// ackHeld is ack for a PUBLISH held by a (nil: none of its own), sent once the write of batch
+// (nil: none) and every write submitted before it are durable, a admitted, and the
+// acknowledgements before it sent.
 func (c *conn) ackHeld(p outPacket, batch *store.Batch, a *admission) {
 	h := &heldAck{p: p}
 	q := &c.held

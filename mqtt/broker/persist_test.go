@@ -321,3 +321,36 @@ func TestSequencePacketIDsStayUnique(t *testing.T) {
 		}
 	}
 }
+
+// A QoS 2 PUBLISH resent on a new connection while the first one's write is not yet durable is
+// acknowledged only after that write: the PUBREL that follows cannot delete the remembered id
+// before it is stored.
+func TestResentQoS2WaitsForFirstWrite(t *testing.T) {
+	g := &gateStore{Store: store.NewMemory(), open: true, waiting: make(chan struct{}, 10), release: make(chan struct{})}
+	_, addr := startBroker(t, Options{Store: g})
+	sub := dialRaw(t, addr)
+	sub.connect(&packet.Connect{ClientID: "sub", CleanSession: false})
+	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "q", QoS: 2}}})
+	sub.expect()
+	sub.send(&packet.Disconnect{})
+	sub.expectClosed()
+	first := dialRaw(t, addr)
+	first.connect(&packet.Connect{ClientID: "pub", CleanSession: false})
+	g.mu.Lock()
+	g.open = false
+	g.mu.Unlock()
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(g.release) }) }
+	t.Cleanup(release) // a failure must not leave the committer blocked
+
+	first.send(&packet.Publish{Topic: "q", QoS: 2, PacketID: 5, Payload: []byte("x")})
+	<-g.waiting
+	again := dialRaw(t, addr) // takes the session over
+	again.connect(&packet.Connect{ClientID: "pub", CleanSession: false})
+	again.send(&packet.Publish{Topic: "q", QoS: 2, PacketID: 5, Dup: true, Payload: []byte("x")})
+	again.expectNoPacket(100 * time.Millisecond)
+	release()
+	if r, ok := again.expect().(*packet.Pubrec); !ok || r.PacketID != 5 {
+		t.Fatalf("want PUBREC 5, got %+v", r)
+	}
+}
