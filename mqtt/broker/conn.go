@@ -458,7 +458,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	b := c.b
 	b.stats.pubReceived.Add(1)
 	c.batch.Reset()
-	if p.QoS == 2 && c.sess.receiveQoS2(p.PacketID, &c.batch) {
+	if p.QoS == 2 && c.sess.receiveQoS2(p.PacketID, p.Dup, &c.batch) {
 		// Already routed: only acknowledge again [MQTT-4.3.3-2], once every write submitted
 		// before is durable, the first PUBLISH's included (perhaps on an older connection):
 		// its PUBREL's delete must not overtake the id's write.

@@ -249,11 +249,12 @@ func (b *Broker) unsubscribe(s *session, filter string) {
 	}
 }
 
+// commitLazy writes batch without waiting for the disk, in order behind the durable writes
+// submitted before it (committer.submitLazy): a delivery's delete never lands before the write
+// that stored it.
 func (b *Broker) commitLazy(batch *store.Batch) {
 	if batch.Len() == 0 || b.store == nil {
 		return
 	}
-	if err := b.store.CommitLazy(batch); err != nil {
-		b.log.Error("store: lazy write failed", "err", err)
-	}
+	b.commits.submitLazy(batch)
 }

@@ -43,7 +43,8 @@
 // The packet id of an inbound QoS 2 PUBLISH of a persistent session is stored in the same
 // write as the message it routed, so PUBREC means "stored and id remembered": resent with DUP
 // after a crash, it is acknowledged, not routed again [MQTT-4.3.3-2]; PUBREL deletes the id
-// (lazily). LocalOptions.QueueQoS0 is stored with the session too, so that a sleeping
+// lazily, so after a crash a restored id counts only for a PUBLISH with DUP: with DUP 0 it is
+// a new message reusing the id [MQTT-3.3.1-1], and routed. LocalOptions.QueueQoS0 is stored with the session too, so that a sleeping
 // MQTT-SN client restored after a restart keeps buffering QoS 0 before it wakes. Both are
 // session data under keys starting with 0x00, which LocalClient.PutData refuses.
 //

@@ -174,7 +174,8 @@ func TestAckOnlyOnceDurable(t *testing.T) {
 }
 
 // An inbound QoS 2 PUBLISH of a persistent session, PUBREC'd before a restart, resent with DUP
-// after it: acknowledged again, not routed again [MQTT-4.3.3-2]. After PUBREL the id is free.
+// after it: acknowledged again, not routed again [MQTT-4.3.3-2]. After PUBREL the id is free,
+// even if a crash lost its lazy delete: a PUBLISH with DUP 0 is a new message.
 func TestInboundQoS2SurvivesRestart(t *testing.T) {
 	st := store.NewMemory() // it keeps what was committed, as a file would across kill -9
 	restart := func() (*Broker, string) { return startBroker(t, Options{Store: st}) }
@@ -190,7 +191,7 @@ func TestInboundQoS2SurvivesRestart(t *testing.T) {
 	}
 	c.nc.Close() // the client goes before PUBREL; the broker "crashes"
 
-	_, addr2 := restart()
+	b2, addr2 := restart()
 	c = dialRaw(t, addr2)
 	if ack := c.connect(&packet.Connect{ClientID: "pub", CleanSession: false}); !ack.SessionPresent {
 		t.Fatal("publisher's session not present after restart")
@@ -204,8 +205,15 @@ func TestInboundQoS2SurvivesRestart(t *testing.T) {
 		t.Fatalf("want PUBCOMP 5, got %+v", r)
 	}
 	c.nc.Close()
+	// The id's delete is lazy: say a crash lost it.
+	written := make(chan error, 1)
+	b2.commits.submit(nil, func(err error) { written <- err })
+	<-written
+	var lost store.Batch
+	lost.PutData("pub", qos2InKey(5), []byte{1})
+	st.Commit(&lost)
 
-	b3, addr3 := restart() // id 5 was released: a new message may use it
+	b3, addr3 := restart() // id 5 was released: a new message (DUP 0) may use it
 	c = dialRaw(t, addr3)
 	c.connect(&packet.Connect{ClientID: "pub", CleanSession: false})
 	c.send(&packet.Publish{Topic: "q", QoS: 2, PacketID: 5, Payload: []byte("next")})
@@ -352,5 +360,42 @@ func TestResentQoS2WaitsForFirstWrite(t *testing.T) {
 	release()
 	if r, ok := again.expect().(*packet.Pubrec); !ok || r.PacketID != 5 {
 		t.Fatalf("want PUBREC 5, got %+v", r)
+	}
+}
+
+// A persistent subscriber that acknowledges a message before the write that stored it is on
+// disk (it was sent at once, on routing) leaves nothing in the store: the delete is written
+// after that write, not before, where the write would bring the message back.
+func TestCompletedBeforeDurableLeavesNothingStored(t *testing.T) {
+	g := &gateStore{Store: store.NewMemory(), open: true, waiting: make(chan struct{}, 10), release: make(chan struct{})}
+	b, addr := startBroker(t, Options{Store: g})
+	sub := dialRaw(t, addr)
+	sub.connect(&packet.Connect{ClientID: "sub", CleanSession: false})
+	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "q", QoS: 1}}})
+	sub.expect()
+	pub := dialRaw(t, addr)
+	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true})
+	g.mu.Lock()
+	g.open = false
+	g.mu.Unlock()
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(g.release) }) }
+	t.Cleanup(release)
+
+	pub.send(&packet.Publish{Topic: "q", QoS: 1, PacketID: 1, Payload: []byte("x")})
+	<-g.waiting // the write that stores it is on its way to the disk
+	p := sub.expect().(*packet.Publish)
+	sub.send(&packet.Puback{PacketID: p.PacketID})
+	sub.send(&packet.Pingreq{}) // PINGRESP: the PUBACK has been handled
+	sub.expect()
+	release()
+	pub.expect()
+	written := make(chan error, 1)
+	b.commits.submit(nil, func(err error) { written <- err }) // behind the lazy delete
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if n := g.Stats().Messages; n != 0 {
+		t.Fatalf("%d messages stored after the subscriber acknowledged everything", n)
 	}
 }

@@ -78,8 +78,8 @@ type session struct {
 	queueQoS0   bool
 	nextPID     uint16
 	nextSeq     uint64
-	pidsUsed    *[1024]uint64       // ids in flight, kept once the window passes 64
-	qos2In      map[uint16]struct{} // inbound QoS 2 packet ids awaiting PUBREL [MQTT-4.3.3-2]
+	pidsUsed    *[1024]uint64   // ids in flight, kept once the window passes 64
+	qos2In      map[uint16]bool // inbound QoS 2 packet ids awaiting PUBREL [MQTT-4.3.3-2]; true: restored from the store
 	data        map[string][]byte
 	will        *Will
 	dropped     int64
@@ -404,27 +404,30 @@ func (s *session) restoreBrokerData(key string) bool {
 		s.queueQoS0 = true
 	}
 	if n, err := strconv.ParseUint(strings.TrimPrefix(key, qos2InPrefix), 10, 16); err == nil && strings.HasPrefix(key, qos2InPrefix) {
-		s.rememberQoS2(uint16(n))
+		s.rememberQoS2(uint16(n), true)
 	}
 	return true
 }
 
-func (s *session) rememberQoS2(pid uint16) {
+func (s *session) rememberQoS2(pid uint16, restored bool) {
 	if s.qos2In == nil {
-		s.qos2In = make(map[uint16]struct{})
+		s.qos2In = make(map[uint16]bool)
 	}
-	s.qos2In[pid] = struct{}{}
+	s.qos2In[pid] = restored
 }
 
 // receiveQoS2 remembers an inbound QoS 2 packet id until its PUBREL [MQTT-4.3.3-2], in batch
-// for a stored session, and reports whether it was already remembered: a resent PUBLISH.
-func (s *session) receiveQoS2(pid uint16, batch *store.Batch) (seen bool) {
+// for a stored session, and reports whether it was already remembered: a resent PUBLISH. An
+// id restored from the store only counts with DUP set: its PUBREL's delete is lazy and may have
+// been lost in the crash, and then a PUBLISH with DUP 0 is a new message reusing the id
+// [MQTT-3.3.1-1] (routed, never lost; a client that resends without DUP may get a duplicate).
+func (s *session) receiveQoS2(pid uint16, dup bool, batch *store.Batch) (seen bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, seen = s.qos2In[pid]; seen {
+	if restored, ok := s.qos2In[pid]; ok && (dup || !restored) {
 		return true
 	}
-	s.rememberQoS2(pid)
+	s.rememberQoS2(pid, false)
 	if s.stored() {
 		batch.PutData(s.id, qos2InKey(pid), []byte{1})
 	}
