@@ -29,7 +29,9 @@
 // write is durable. One committer goroutine groups the writes of every connection into one
 // Commit; a connection keeps reading meanwhile, and its later acknowledgements queue behind
 // the pending one, so they stay in order [MQTT-4.6.0-2..3]. Deletes after acknowledgements
-// use CommitLazy: a crash may redeliver, never lose.
+// are lazy (CommitLazy, nobody waits), but pass through the same committer, so that they land
+// after the writes submitted before them (a subscriber may acknowledge a message before the
+// write that stores it is on disk): a crash may redeliver, never lose.
 //
 // Outbound packet ids survive a crash. A stored delivery's packet id is given by its store
 // sequence number (1..65535 in turn; another id, stored, only if that one is still in flight),
