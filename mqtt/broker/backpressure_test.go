@@ -18,7 +18,7 @@ import (
 // queue: every acknowledged message is delivered, in each publisher's order, and nothing is
 // dropped. A QoS 0 flood to the same subscriber still drops and counts.
 func TestSlowSubscriberHoldsPublishers(t *testing.T) {
-	b, addr := startBroker(t, Options{MaxQueued: 4, MaxInflight: 2})
+	b, addr := startBroker(t, Options{MaxQueued: 4, MaxInflight: 2, AdmissionWait: time.Minute})
 	sub := dialRaw(t, addr)
 	sub.connect(&packet.Connect{ClientID: "slow", CleanSession: true})
 	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "load/#", QoS: 1}}})
