@@ -274,10 +274,10 @@ func TestOfflineQueueOverflowPolicy(t *testing.T) {
 	}
 }
 
-// A connected client that reads slowly: QoS 0 beyond the outbound queue is dropped and counted;
-// QoS 1 beyond the window and MaxQueued is dropped and counted, the client stays connected and
-// gets the rest in order. The publisher is not held up.
-func TestSlowConsumerDrops(t *testing.T) {
+// A connected client that reads slowly: QoS 0 beyond the outbound queue is dropped and counted,
+// the client stays connected and still gets its QoS 1 messages. (QoS 1/2 beyond MaxQueued hold
+// the publisher instead: backpressure_test.go.)
+func TestSlowConsumerDropsQoS0(t *testing.T) {
 	b, addr := startBroker(t, Options{OutboundQueue: 10, MaxQueued: 10, MaxInflight: 2})
 	c := dialRaw(t, addr)
 	c.connect(&packet.Connect{ClientID: "slow", CleanSession: true})
@@ -290,25 +290,14 @@ func TestSlowConsumerDrops(t *testing.T) {
 	}
 	must(t, pub.Publish("big", 1, false, "sync"))
 	waitFor(t, "QoS 0 drops", func() bool { return b.stats.pubDropped.Load() > 0 })
-	before := b.stats.pubDropped.Load()
-	for i := 0; i < 20; i++ {
-		must(t, pub.Publish("big", 1, false, fmt.Sprint(i)))
-	}
-	// In flight: "sync" and "0"; queued: "1".."10"; dropped: "11".."19".
-	if n := b.stats.pubDropped.Load() - before; n != 9 {
-		t.Fatalf("QoS 1 drops = %d, want 9", n)
-	}
-	var got []string
-	for len(got) < 12 {
+	for {
 		p, ok := c.expect().(*packet.Publish)
-		if !ok || p.QoS == 0 {
-			continue
+		if ok && p.QoS == 1 {
+			if string(p.Payload) != "sync" {
+				t.Fatalf("QoS 1 message %q, want sync", p.Payload)
+			}
+			break
 		}
-		got = append(got, string(p.Payload))
-		c.send(&packet.Puback{PacketID: p.PacketID})
-	}
-	if fmt.Sprint(got) != "[sync 0 1 2 3 4 5 6 7 8 9 10]" {
-		t.Fatalf("delivered %v", got)
 	}
 }
 
