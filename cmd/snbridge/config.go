@@ -84,6 +84,10 @@ type Limits struct {
 	// MaxQueued is the messages queued per session beyond the in-flight ones; 0 means no limit.
 	// Default 1000.
 	MaxQueued int `yaml:"max_queued"`
+	// AdmissionWait is how long a QoS 1/2 publisher's acknowledgement may wait for a connected
+	// subscriber whose queue is full before that subscriber drops the message (counted); 0
+	// means no wait. Default 5s.
+	AdmissionWait time.Duration `yaml:"admission_wait"`
 	// SysInterval is the period of the $SYS topics; 0 means no $SYS. Default 10s.
 	SysInterval time.Duration `yaml:"sys_interval"`
 }
@@ -165,6 +169,7 @@ func DefaultConfig() Config {
 			MaxPacketSize: 1 << 20,
 			MaxInflight:   20,
 			MaxQueued:     1000,
+			AdmissionWait: 5 * time.Second,
 			SysInterval:   10 * time.Second,
 		},
 		Auth: Auth{AllowAnonymous: true},

@@ -17,6 +17,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 
+	mqttpacket "snbridge/mqtt/packet"
 	"snbridge/mqttsn/client"
 	"snbridge/mqttsn/mqttsntest/gwbench"
 	"snbridge/mqttsn/packet"
@@ -691,5 +692,60 @@ func TestSleeperWillAcrossRestart(t *testing.T) {
 	}
 	if d := time.Since(slept); d < 9*time.Second {
 		t.Errorf("punctual sleeper lost %v after it slept, before its sleep timer (renewed at its PINGRESP)", d)
+	}
+}
+
+// A sensor's QoS 1 PUBLISH to a TCP subscriber whose queue is full: the gateway's PUBACK waits
+// for the broker's acknowledgement (publisher backpressure), while the gateway keeps serving
+// other sensors; once the subscriber makes room, the PUBACK comes and the message is delivered.
+func TestGatewayPublishHeldByFullSubscriber(t *testing.T) {
+	noLeaks(t)
+	const config = e2eConfig + `
+limits:
+  max_inflight: 1
+  max_queued: 1
+  admission_wait: 1m
+`
+	mqttAddr, snAddr, _ := snbridgeInProcess(t, config)
+	sub, _ := dialMQTT(t, mqttAddr, "full-sub", true)
+	sub.send(&mqttpacket.Subscribe{PacketID: 1, Subscriptions: []mqttpacket.Subscription{{Filter: "held/#", QoS: 1}}})
+	sub.expect()
+	pub := pahoClient(t, mqttAddr, "filler")
+	pahoPublish(t, pub, "held/t", 1, false, "in flight")
+	pahoPublish(t, pub, "held/t", 1, false, "queued")
+
+	sensor := snConnect(t, snAddr, client.Options{ClientID: "held-sensor", CleanSession: true, RetryInterval: 30 * time.Second})
+	published := make(chan error, 1)
+	go func() {
+		published <- sensor.Publish(context.Background(), "held/t", []byte("from the sensor"), client.QoS1, false)
+	}()
+	// The gateway is not stuck behind the held acknowledgement: other sensors are served.
+	for i := range 4 {
+		other := snConnect(t, snAddr, client.Options{ClientID: fmt.Sprint("other-", i), CleanSession: true})
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		if err := other.Ping(ctx); err != nil {
+			t.Fatalf("another sensor's PINGREQ while a PUBACK is held: %v", err)
+		}
+		cancel()
+	}
+	select {
+	case err := <-published:
+		t.Fatalf("sensor's PUBLISH acknowledged (%v) while the subscriber's queue is full", err)
+	default:
+	}
+	var got []string
+	for len(got) < 3 {
+		p, ok := sub.expect().(*mqttpacket.Publish)
+		if !ok {
+			continue
+		}
+		got = append(got, string(p.Payload))
+		sub.send(&mqttpacket.Puback{PacketID: p.PacketID})
+	}
+	if err := receive(t, published, "the sensor's PUBACK"); err != nil {
+		t.Fatalf("sensor's PUBLISH: %v", err)
+	}
+	if fmt.Sprint(got) != "[in flight queued from the sensor]" {
+		t.Fatalf("subscriber got %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,7 +16,7 @@ type LocalOptions struct {
 	CleanSession bool
 	Username     string // for ACLs; "" = anonymous local client
 	Will         *Will
-	QueueQoS0    bool // keep QoS 0 messages for this session while suspended/offline (MQTT-SN §6.14)
+	QueueQoS0    bool // keep QoS 0 messages for this session while suspended/offline (MQTT-SN §6.14); stored with a persistent session
 	MaxInflight  int  // deliveries outstanding before the broker holds further ones; 0 = broker default
 }
 
@@ -41,7 +42,10 @@ type LocalClient struct {
 	closed atomic.Bool
 }
 
-var errEmptyLocalID = errors.New("broker: an in-process client needs a client id")
+var (
+	errEmptyLocalID  = errors.New("broker: an in-process client needs a client id")
+	errBrokerDataKey = errors.New("broker: session data keys starting with 0x00 are the broker's own")
+)
 
 // ConnectLocal attaches a session exactly as a TCP CONNECT would (takeover, clean-session,
 // session-present, will), without a socket. Queued messages of a persistent session are
@@ -103,8 +107,11 @@ var batchPool = sync.Pool{New: func() any { return new(store.Batch) }}
 var matchPool = sync.Pool{New: func() any { s := make([]topic.Subscriber[*session], 0, 16); return &s }}
 
 // Publish hands a message to the broker. done (may be nil) is called once the message is
-// accepted: for QoS 1/2 with the store on, once it is durable. done may be called from another
-// goroutine. ACL denial: done(ErrNotAuthorized).
+// accepted: for QoS 1/2 with the store on, once it is durable, and once every connected
+// subscriber whose queue was full has taken it or Options.AdmissionWait has passed
+// (backpressure, package doc). done may be called from another goroutine, possibly with a
+// session locked: like LocalHandler.Deliver it must not block and must not call back into the
+// broker. ACL denial: done(ErrNotAuthorized); shutdown while held: done(ErrServerClosed).
 func (c *LocalClient) Publish(m Message, done func(error)) {
 	if done == nil {
 		done = func(error) {}
@@ -132,9 +139,22 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	batch := batchPool.Get().(*store.Batch)
 	batch.Reset()
 	buf := matchPool.Get().(*[]topic.Subscriber[*session])
-	b.route(msg, batch, buf)
+	var held *admission
+	var hold **admission
+	if m.QoS > 0 {
+		hold = &held
+	}
+	b.route(msg, batch, buf, hold)
 	matchPool.Put(buf)
 	switch {
+	case held != nil:
+		held.ack = done
+		held.start()
+		if batch.Len() > 0 {
+			b.commits.submit(batch, held.committed)
+		} else {
+			held.release()
+		}
 	case batch.Len() == 0:
 		done(nil)
 	case m.QoS == 0:
@@ -191,10 +211,14 @@ func (c *LocalClient) SetWill(w *Will) {
 }
 
 // PutData keeps adapter state with the session (MQTT-SN topic registry, sleep state); for a
-// persistent session it is durable when PutData returns. An empty value deletes the key.
+// persistent session it is durable when PutData returns. An empty value deletes the key. Keys
+// starting with 0x00 are the broker's own: errBrokerDataKey.
 func (c *LocalClient) PutData(key string, value []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
+	}
+	if strings.HasPrefix(key, "\x00") {
+		return errBrokerDataKey
 	}
 	s := c.s
 	var batch store.Batch
@@ -240,6 +264,7 @@ func (c *LocalClient) Suspend() {
 	if s.owner == c && !s.gone {
 		s.out = nil
 		s.suspended = true
+		s.dropWaiting(nil, "client suspended with its queue full")
 	}
 	s.mu.Unlock()
 }

@@ -274,10 +274,10 @@ func TestOfflineQueueOverflowPolicy(t *testing.T) {
 	}
 }
 
-// A connected client that reads slowly: QoS 0 beyond the outbound queue is dropped and counted;
-// QoS 1 beyond the window and MaxQueued is dropped and counted, the client stays connected and
-// gets the rest in order. The publisher is not held up.
-func TestSlowConsumerDrops(t *testing.T) {
+// A connected client that reads slowly: QoS 0 beyond the outbound queue is dropped and counted,
+// the client stays connected and still gets its QoS 1 messages. (QoS 1/2 beyond MaxQueued hold
+// the publisher instead: backpressure_test.go.)
+func TestSlowConsumerDropsQoS0(t *testing.T) {
 	b, addr := startBroker(t, Options{OutboundQueue: 10, MaxQueued: 10, MaxInflight: 2})
 	c := dialRaw(t, addr)
 	c.connect(&packet.Connect{ClientID: "slow", CleanSession: true})
@@ -290,25 +290,14 @@ func TestSlowConsumerDrops(t *testing.T) {
 	}
 	must(t, pub.Publish("big", 1, false, "sync"))
 	waitFor(t, "QoS 0 drops", func() bool { return b.stats.pubDropped.Load() > 0 })
-	before := b.stats.pubDropped.Load()
-	for i := 0; i < 20; i++ {
-		must(t, pub.Publish("big", 1, false, fmt.Sprint(i)))
-	}
-	// In flight: "sync" and "0"; queued: "1".."10"; dropped: "11".."19".
-	if n := b.stats.pubDropped.Load() - before; n != 9 {
-		t.Fatalf("QoS 1 drops = %d, want 9", n)
-	}
-	var got []string
-	for len(got) < 12 {
+	for {
 		p, ok := c.expect().(*packet.Publish)
-		if !ok || p.QoS == 0 {
-			continue
+		if ok && p.QoS == 1 {
+			if string(p.Payload) != "sync" {
+				t.Fatalf("QoS 1 message %q, want sync", p.Payload)
+			}
+			break
 		}
-		got = append(got, string(p.Payload))
-		c.send(&packet.Puback{PacketID: p.PacketID})
-	}
-	if fmt.Sprint(got) != "[sync 0 1 2 3 4 5 6 7 8 9 10]" {
-		t.Fatalf("delivered %v", got)
 	}
 }
 
@@ -336,21 +325,24 @@ func TestClientNotReadingIsDisconnected(t *testing.T) {
 // The same with small messages, written directly until the socket is full: the rest waits for
 // a write loop, which gives up on the client after WriteTimeout.
 func TestClientNotReadingSmallMessages(t *testing.T) {
-	b, addr := startBroker(t, Options{WriteTimeout: 300 * time.Millisecond})
+	// The write timeout is long enough for the publisher below to overflow the outbound queue
+	// first even on a loaded machine; the deaf client is then closed by the timeout.
+	b, addr := startBroker(t, Options{WriteTimeout: time.Second})
 	c := dialRaw(t, addr)
 	c.connect(&packet.Connect{ClientID: "deaf", CleanSession: true})
 	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "small", QoS: 0}}})
 	c.expect()
 	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
 	payload := make([]byte, 2048)
-	for i := 0; i < 20_000; i++ { // 40 MiB: more than any socket buffer
+	// Up to 400 MiB, far more than any socket buffer; stops at the first counted drop.
+	for i := 0; i < 200_000 && b.stats.pubDropped.Load() == 0; i++ {
 		pub.Publish(Message{Topic: "small", Payload: payload}, nil)
 	}
-	time.Sleep(time.Second)
-	c.expectClosed()
 	if b.stats.pubDropped.Load() == 0 {
 		t.Fatal("nothing dropped for a client that does not read")
 	}
+	time.Sleep(1500 * time.Millisecond) // the blocked write times out meanwhile
+	c.expectClosed()
 }
 
 // A subscriber that keeps up loses nothing, however many QoS 0 messages pass through a small
