@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,23 +38,41 @@ func snbridgeInProcess(t *testing.T, config string, args ...string) (mqttAddr, s
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	args = append([]string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, args...)
+	logs, _ = runInProcess(t, args)
+	return waitListening(t, logs.String, "mqtt"), waitListening(t, logs.String, "mqttsn"), logs
+}
+
+// runInProcess runs run() with args until stop is called or the test ends, and returns once
+// the MQTT-SN listener is up. When the test fails its log is shown.
+func runInProcess(t *testing.T, args []string) (logs *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &syncBuffer{}
 	done := make(chan error, 1)
-	args = append([]string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, args...)
 	go func() { done <- run(ctx, args, io.Discard, logs) }()
+	waitListening(t, logs.String, "mqttsn")
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after cancel")
+		if t.Failed() {
+			t.Logf("snbridge log:\n%s", logs.String())
 		}
 	})
-	return waitListening(t, logs.String, "mqtt"), waitListening(t, logs.String, "mqttsn"), logs
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return logs, stop
 }
 
 // pahoMessage is what a paho subscription received.
@@ -606,39 +625,6 @@ mqttsn:
 	})
 }
 
-// snbridgeRestartable runs run() with args until the returned stop is called (or the test ends).
-func snbridgeRestartable(t *testing.T, args []string) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, io.Discard, logs) }()
-	waitListening(t, logs.String, "mqttsn")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("log:\n%s", logs.String())
-		}
-	})
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after cancel")
-		}
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
 // The will of a persistent sleeper survives a restart of snbridge (§6.3, §6.14): published when
 // its sleep timer ran out while snbridge was down, whether it comes back or never does, and when
 // it comes back in time but then sleeps past its timer.
@@ -649,7 +635,7 @@ func TestSleeperWillAcrossRestart(t *testing.T) {
 	os.WriteFile(cfg, []byte("mqttsn:\n  advertise_interval: 0s\n  retry_interval: 1s\n"), 0o644)
 	mqttAddr, snAddr := freePort(t), freeUDPPort(t)
 	args := []string{"-c", cfg, "--mqtt", mqttAddr, "--mqttsn", snAddr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}
-	stop := snbridgeRestartable(t, args)
+	_, stop := runInProcess(t, args)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -669,7 +655,7 @@ func TestSleeperWillAcrossRestart(t *testing.T) {
 	slept := time.Now()
 	stop()
 	time.Sleep(time.Until(slept.Add(3 * time.Second)))
-	snbridgeRestartable(t, args)
+	runInProcess(t, args)
 	wills := pahoSubscribe(t, pahoClient(t, mqttAddr, "will-watcher"), "will/#", 1)
 
 	if err := punctual.Poll(ctx); err != nil {
