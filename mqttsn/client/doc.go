@@ -26,8 +26,9 @@
 //     goes unanswered after MaxRetries retransmissions, first to a gateway answering SEARCHGW
 //     at SearchAddr when one is set, with back-off up to WaitInterval and T_WAIT (WaitInterval)
 //     after a CONNACK "congestion"; subscriptions are made again, a persistent session's too
-//     (MQTT-SN's CONNACK does not say whether the gateway kept it). Operations under way when the loss is noticed
-//     return their error (ErrTimeout); the next ones succeed once reconnected (OnReconnect).
+//     (MQTT-SN's CONNACK does not say whether the gateway kept it). Operations under way when
+//     the loss is noticed return their error (ErrTimeout); the next ones succeed once
+//     reconnected (OnReconnect).
 //
 // Rejections by the gateway come back as packet.ReturnCode errors (errors.Is(err,
 // packet.Congestion)); lost replies end in ErrTimeout. After a "congestion" the spec asks the

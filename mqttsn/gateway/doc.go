@@ -12,8 +12,8 @@
 //   - One read loop per transport decodes just enough to route: a known peer's datagrams go to
 //     the shard that owns it; CONNECT and PINGREQ with a client id go to the shard of the client
 //     id, where a client whose address changed (NAT) is found again and moved; a peer without a
-//     session is answered statelessly: SEARCHGW → GWINFO unicast to the searcher, QoS −1 PUBLISH on a
-//     global predefined id or a short name → published at QoS 0 through one shared broker
+//     session is answered statelessly: SEARCHGW → GWINFO unicast to the searcher, QoS −1
+//     PUBLISH on a global predefined id or a short name → published at QoS 0 through one shared broker
 //     session (Config.QoSMinus1Client, §7.1), ADVERTISE/GWINFO ignored, anything else →
 //     DISCONNECT (E28). Only CONNECT creates state (and a PINGREQ(id) that finds a sleeping
 //     persistent session in the broker after a restart).
