@@ -72,7 +72,9 @@ type WebSocketListener struct {
 
 // Limits bound what clients may use.
 type Limits struct {
-	// MaxConnections is the most concurrent network clients; 0 means no limit (the default).
+	// MaxConnections is the most concurrent network clients (MQTT over TCP, TLS, WebSocket),
+	// and, counted apart, the most MQTT-SN sensors the gateway holds (past it a CONNECT gets
+	// CONNACK 0x01 "congestion"); 0 means no limit (the default).
 	MaxConnections int `yaml:"max_connections"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes; 0 means the protocol's
 	// 268435455. Default 1048576 (1 MiB), which keeps one client from taking a small
