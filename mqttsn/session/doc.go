@@ -12,7 +12,10 @@
 // Choices where the spec leaves room (the REC column of the digest's §6 table unless said):
 //   - CONNECT: ProtocolId ≠ 1 or an empty / too long client id → CONNACK 0x03 (E21, E23);
 //     keep-alive 0 is supervised with Config.MaxIdle (E22); CONNECT while active restarts the
-//     connection (E27); in asleep/awake it returns to active, flags ignored (E14). Anything but the
+//     connection (E27) — a persistent session (CleanSession 0 before and now, the broker still
+//     holding it) keeps its exchanges in flight with their MsgIds and steps, and its QoS 2 ids
+//     awaiting PUBREL, as an MQTT reconnect does [MQTT-4.4.0-1], so a duplicated wake-up CONNECT
+//     cannot deliver a QoS 2 message twice; in asleep/awake it returns to active, flags ignored (E14). Anything but the
 //     expected message during the will handshake ends it with DISCONNECT. Broker refusal →
 //     0x03 if ErrNotAuthorized, else 0x01.
 //   - Will (§6.3): CleanSession 0 without the Will flag keeps the stored will; an empty WILLTOPIC
@@ -31,6 +34,9 @@
 //     REGISTER/PUBLISH/PUBREL are retransmitted every T_RETRY (DUP set), N_RETRY times; then an
 //     active client is lost (will published) and an awake one goes back to sleep with the message
 //     kept for its next wake-up.
+//   - Broker resends (DUP, on Resume or a new attachment) of a delivery the session holds are
+//     held once; a resend of one the session already acknowledged during this attachment (the
+//     client's ack of the step retransmitted on waking overtook it) is stale and ignored.
 //   - Supervision: keep-alive and sleep duration +50% up to a minute, +10% above (§7.2); any
 //     message from an active client restarts it.
 //   - Sleep (§6.14): DISCONNECT(d) → asleep, broker session suspended (its queue is the sleep

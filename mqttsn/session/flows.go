@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"snbridge/mqttsn/packet"
@@ -66,8 +67,20 @@ func (s *Session) dropTopic(topic string) {
 func (s *Session) drop(d delivery) {
 	s.Dropped++
 	if d.packetID != 0 {
-		s.b.Ack(d.packetID)
+		s.ack(d.packetID)
 	}
+}
+
+// ack completes the broker's delivery packetID and remembers it for the rest of the
+// attachment (at most MaxInflight of them, the broker's window): the broker's resend of it,
+// handed over after this acknowledgement, is stale (see Deliver).
+func (s *Session) ack(packetID uint16) {
+	s.b.Ack(packetID)
+	if n := s.cfg.maxInflight(); len(s.completed) >= n {
+		copy(s.completed, s.completed[len(s.completed)-n+1:])
+		s.completed = s.completed[:n-1]
+	}
+	s.completed = append(s.completed, packetID)
 }
 
 // ---- client publish (§6.6, §6.8) ----
@@ -150,6 +163,18 @@ func (s *Session) findUplink(id uint16) *uplink {
 		}
 	}
 	return nil
+}
+
+// completedUplinks returns the QoS 2 ids the broker has accepted and the client has not yet
+// released; the others are dropped with the attachment whose PublishDone they wait for.
+func (s *Session) completedUplinks() []uplink {
+	var kept []uplink
+	for _, u := range s.uplinks {
+		if u.done {
+			kept = append(kept, u)
+		}
+	}
+	return kept
 }
 
 func (s *Session) addUplink(u uplink) {
@@ -252,6 +277,14 @@ func (s *Session) Deliver(now time.Time, m Message, packetID uint16, out []Actio
 			if s.queue[i].packetID == packetID {
 				return out // the broker resends in-flight deliveries on Resume; this one is held already
 			}
+		}
+		if i := slices.Index(s.completed, packetID); i >= 0 {
+			if m.Dup {
+				// A resend (on Resume) overtaken by the client's acknowledgement of the step
+				// retransmitted on waking: completed already, not a new message.
+				return out
+			}
+			s.completed = slices.Delete(s.completed, i, i+1) // the broker reuses the id
 		}
 	}
 	if len(s.queue) >= s.cfg.sleepBuffer() {
@@ -357,7 +390,7 @@ func (s *Session) puback(now time.Time, m *packet.Puback, out []Action) []Action
 	s.retryAt = 0
 	switch m.ReturnCode {
 	case packet.Accepted:
-		s.b.Ack(d.packetID)
+		s.ack(d.packetID)
 		s.popFront()
 	case packet.InvalidTopicID:
 		// §6.10: the client lost the id: REGISTER it again, then replay the PUBLISH.
@@ -389,7 +422,7 @@ func (s *Session) pubcomp(now time.Time, m *packet.Pubcomp, out []Action) []Acti
 		return out
 	}
 	s.retryAt = 0
-	s.b.Ack(s.queue[0].packetID)
+	s.ack(s.queue[0].packetID)
 	s.popFront()
 	return s.pump(now, out)
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -644,4 +645,136 @@ func TestLateAckWhileAsleepSendsNothingMore(t *testing.T) {
 	c.expect(&packet.Disconnect{})                  // and nothing is sent to the sleeper
 	c.in(&packet.Pingreq{ClientID: "abc"})
 	c.expect(&packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 2, Data: []byte("2")})
+}
+
+// A wake CONNECT duplicated by the link reaches the gateway twice: the second one restarts the
+// connection (E27). For a persistent session that restart resumes the session as an MQTT
+// reconnect would [MQTT-4.4.0-1]: the delivery in flight keeps its MsgId and its step, so a
+// QoS 2 message the sensor already has is not sent again under a new MsgId.
+func TestRestartOfPersistentSessionKeepsDeliveryInFlight(t *testing.T) { // E27, E14
+	for _, tc := range []struct {
+		name      string
+		released  bool // the client's PUBREC arrived before the duplicate CONNECT
+		wantAfter packet.Message
+	}{
+		{"PUBLISH unacknowledged", false,
+			&packet.Publish{Dup: true, QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")}},
+		{"PUBREL unacknowledged", true, &packet.Pubrel{MsgID: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConv(t, &Config{RetryInterval: time.Second})
+			c.connect("abc", false, 60)
+			c.b.present = true
+			c.in(&packet.Disconnect{HasDuration: true, Duration: 100})
+			c.deliver("ab", "x", 2, 7) // buffered while asleep
+			wake := &packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"}
+			c.in(wake)
+			c.expect(&packet.Disconnect{}, &packet.Connack{},
+				&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")})
+			if tc.released {
+				c.in(&packet.Pubrec{MsgID: 1})
+				c.expect(&packet.Pubrel{MsgID: 1})
+			}
+			c.in(wake) // the duplicate: E27 restart of a persistent session
+			c.expect(&packet.Connack{}, tc.wantAfter)
+			c.deliver("ab", "x", 2, 7) // the broker resends its in-flight delivery on reconnect
+			c.expect()                 // held once: not under a new MsgId
+			if !tc.released {
+				c.in(&packet.Pubrec{MsgID: 1})
+				c.expect(&packet.Pubrel{MsgID: 1})
+			}
+			c.in(&packet.Pubcomp{MsgID: 1})
+			c.expect()
+			c.calls("suspend", "resume", "disconnect", "connect abc clean=false will=nil q0=true", "ack 7")
+		})
+	}
+}
+
+// A CONNECT with CleanSession, or one the broker has no session for, starts afresh: nothing of
+// the old connection is delivered.
+func TestRestartWithCleanSessionDropsDeliveryInFlight(t *testing.T) { // E27
+	c := newConv(t, &Config{RetryInterval: time.Second})
+	c.connect("abc", false, 60)
+	c.deliver("ab", "x", 2, 7)
+	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")})
+	c.in(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"}) // broker: no session present
+	c.expect(&packet.Connack{})
+	c.b.present = true
+	c.deliver("ab", "y", 2, 8)
+	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 2, Data: []byte("y")})
+	c.in(&packet.Connect{CleanSession: true, ProtocolID: 1, Duration: 60, ClientID: "abc"})
+	c.expect(&packet.Connack{})
+	c.advance(time.Minute)
+	c.expect() // nothing retransmitted
+}
+
+// The other direction of the same restart: a QoS 2 PUBLISH the broker has and the client has
+// not yet released is still known, so its retransmission is not published twice.
+func TestRestartOfPersistentSessionKeepsQoS2AwaitingPubrel(t *testing.T) { // E27
+	c := newConv(t, nil)
+	c.connect("abc", false, 60)
+	c.b.present = true
+	pub := &packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 8, Data: []byte("two")}
+	c.in(pub)
+	c.take(c.s.PublishDone(c.now, 8, nil, nil))
+	c.expect(&packet.Pubrec{MsgID: 8})
+	c.in(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"})
+	c.expect(&packet.Connack{})
+	dup := *pub
+	dup.Dup = true
+	c.in(&dup)
+	c.expect(&packet.Pubrec{MsgID: 8})
+	c.in(&packet.Pubrel{MsgID: 8})
+	c.expect(&packet.Pubcomp{MsgID: 8})
+	c.calls(`publish ab "two" q2 r=false id=8`, "disconnect", "connect abc clean=false will=nil q0=true")
+}
+
+// Waking makes the broker resend what is in flight (with DUP); the gateway hands those resends
+// over asynchronously, so the client's acknowledgement of the retransmitted step can overtake
+// them. A resend of a delivery already completed is stale: it must not reach the client again
+// under a new MsgId.
+func TestResendOvertakenByAcknowledgementIsNotDeliveredAgain(t *testing.T) { // §6.14
+	for _, wake := range []packet.Message{
+		&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"},
+		&packet.Pingreq{ClientID: "abc"},
+	} {
+		t.Run(wake.Type().String(), func(t *testing.T) {
+			c := newConv(t, &Config{RetryInterval: time.Second})
+			c.connect("abc", false, 60)
+			c.deliver("ab", "q2", 2, 7)
+			c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("q2")})
+			c.in(&packet.Pubrec{MsgID: 1})
+			c.expect(&packet.Pubrel{MsgID: 1})
+			c.in(&packet.Disconnect{HasDuration: true, Duration: 100}) // PUBCOMP lost; asleep
+			c.expect(&packet.Disconnect{})
+			c.in(wake)
+			c.in(&packet.Pubcomp{MsgID: 1}) // answers the PUBREL resent on waking
+			resend := Message{Topic: "ab", Payload: []byte("q2"), QoS: 2, Dup: true}
+			c.take(c.s.Deliver(c.now, resend, 7, nil)) // the broker's resend, handed over late
+			c.in(&packet.Pingreq{ClientID: "abc"})     // (wakes the PINGREQ sleeper once more)
+			c.advance(5 * time.Second)
+			if n := publishes(c.sent, "q2"); n != 0 {
+				t.Fatalf("the completed QoS 2 delivery was sent again %d times: %s", n, show(c.sent))
+			}
+			if acks := strings.Count(strings.Join(c.b.calls, "\n"), "ack 7"); acks != 1 {
+				t.Fatalf("acked %d times: %v", acks, c.b.calls)
+			}
+			c.deliver("ab", "new", 2, 7) // the broker may reuse the id for a new message
+			c.in(&packet.Pingreq{ClientID: "abc"})
+			if n := publishes(c.sent, "new"); n != 1 {
+				t.Fatalf("a new message under a reused packet id was sent %d times: %s", n, show(c.sent))
+			}
+		})
+	}
+}
+
+// publishes counts the PUBLISHes (retransmissions aside) of payload in sent.
+func publishes(sent []packet.Message, payload string) int {
+	n := 0
+	for _, m := range sent {
+		if p, ok := m.(*packet.Publish); ok && !p.Dup && string(p.Data) == payload {
+			n++
+		}
+	}
+	return n
 }
