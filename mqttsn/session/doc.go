@@ -34,9 +34,13 @@
 //     REGISTER/PUBLISH/PUBREL are retransmitted every T_RETRY (DUP set), N_RETRY times; then an
 //     active client is lost (will published) and an awake one goes back to sleep with the message
 //     kept for its next wake-up.
-//   - Broker resends (DUP, on Resume or a new attachment) of a delivery the session holds are
-//     held once; a resend of one the session already acknowledged during this attachment (the
-//     client's ack of the step retransmitted on waking overtook it) is stale and ignored.
+//   - QoS 1/2 downlink MsgId = the broker's packet id, so it survives the session: a PUBREC tells
+//     the broker (Broker.Received), which after a reconnect or wake-up resends PUBREL
+//     (Session.Release → PUBREL with that MsgId) instead of the PUBLISH [MQTT-4.4.0-1]; a resent
+//     PUBLISH carries DUP and its old MsgId, so a client holding it does not take it twice.
+//     Broker resends of a delivery the session holds are held once; a resend of one the session
+//     already acknowledged during this attachment (the client's ack of the step retransmitted on
+//     waking overtook it) is stale and ignored.
 //   - Supervision: keep-alive and sleep duration +50% up to a minute, +10% above (§7.2); any
 //     message from an active client restarts it.
 //   - Sleep (§6.14): DISCONNECT(d) → asleep, broker session suspended (its queue is the sleep

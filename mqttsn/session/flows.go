@@ -298,7 +298,33 @@ func (s *Session) Deliver(now time.Time, m Message, packetID uint16, out []Actio
 			return out
 		}
 	}
-	s.queue = append(s.queue, delivery{topic: m.Topic, payload: m.Payload, packetID: packetID, qos: m.QoS, retain: m.Retain})
+	s.queue = append(s.queue, delivery{topic: m.Topic, payload: m.Payload, packetID: packetID, qos: m.QoS, retain: m.Retain,
+		dup: m.Dup && packetID != 0})
+	if s.state == Asleep {
+		return out
+	}
+	return s.flush(s.pump(now, out))
+}
+
+// Release is called when the broker resends PUBREL for QoS 2 delivery packetID (on a new
+// attachment or a wake-up): the client received it (PUBREC, Broker.Received) on an earlier
+// connection, so it gets PUBREL with that MsgId until PUBCOMP, never the PUBLISH again
+// [MQTT-4.4.0-1]. It is queued in order with the deliveries.
+func (s *Session) Release(now time.Time, packetID uint16, out []Action) []Action {
+	switch s.state {
+	case Active, Awake, Asleep:
+	default:
+		return out
+	}
+	if packetID == 0 || slices.Contains(s.completed, packetID) {
+		return out // completed meanwhile (see Deliver)
+	}
+	for i := range s.queue {
+		if s.queue[i].packetID == packetID {
+			return out // held: its exchange is resumed where it stands
+		}
+	}
+	s.queue = append(s.queue, delivery{packetID: packetID, msgID: packetID, qos: 2, stage: stageRelease})
 	if s.state == Asleep {
 		return out
 	}
@@ -323,6 +349,11 @@ func (s *Session) pump(now time.Time, out []Action) []Action {
 	}
 	for len(s.queue) > 0 {
 		d := &s.queue[0]
+		if d.stage == stageRelease {
+			d.stage, d.retries = stageReleased, 0
+			out = send(out, &packet.Pubrel{MsgID: d.msgID})
+			return s.armRetry(now, out)
+		}
 		if d.stage != stageQueued {
 			return out // waiting for the client
 		}
@@ -354,8 +385,11 @@ func (s *Session) pump(now time.Time, out []Action) []Action {
 			s.popFront()
 			continue
 		}
-		d.stage, d.msgID, d.retries = stagePublished, s.newMsgID(), 0
-		out = send(out, s.publishOf(d, false))
+		// The broker's packet id is the MsgId: it stays the same when the broker resends the
+		// message on a later connection, so the client recognises a QoS 2 message it holds, and
+		// a PUBREL the broker resends (Release) names the right one.
+		d.stage, d.msgID, d.retries = stagePublished, d.packetID, 0
+		out = send(out, s.publishOf(d, d.dup))
 		return s.armRetry(now, out)
 	}
 	s.queue = nil
@@ -411,6 +445,9 @@ func (s *Session) pubrec(now time.Time, m *packet.Pubrec, out []Action) []Action
 	d := &s.queue[0]
 	if d.stage != stagePublished && d.stage != stageReleased {
 		return out
+	}
+	if d.stage == stagePublished {
+		s.b.Received(d.packetID)
 	}
 	d.stage, d.retries = stageReleased, 0
 	out = send(out, &packet.Pubrel{MsgID: m.MsgID})
@@ -468,7 +505,7 @@ func (s *Session) resend(d *delivery, out []Action) []Action {
 // resume restarts downlink delivery after sleep: an exchange left unfinished when the client
 // went to sleep is retransmitted first, then the queue is pumped.
 func (s *Session) resume(now time.Time, out []Action) []Action {
-	if len(s.queue) > 0 && s.queue[0].stage != stageQueued {
+	if len(s.queue) > 0 && s.queue[0].stage != stageQueued && s.queue[0].stage != stageRelease {
 		s.queue[0].retries = 0
 		return s.armRetry(now, s.resend(&s.queue[0], out))
 	}

@@ -77,10 +77,11 @@ type delivery struct {
 	topic    string
 	payload  []byte
 	packetID uint16 // broker's, for Ack; 0 for QoS 0
-	msgID    uint16 // ours on the wire, once sent
+	msgID    uint16 // on the wire, once sent: the packetID for QoS 1/2, ours for REGISTER
 	topicID  uint16
 	qos      byte
 	retain   bool
+	dup      bool  // the broker resends it: it may have reached the client before
 	stage    uint8 // see stage*
 	retries  uint8
 	idType   topics.IDType
@@ -91,6 +92,7 @@ const (
 	stageRegistering       // our REGISTER for its topic is unacknowledged
 	stagePublished         // PUBLISH QoS 1/2 sent, waiting for PUBACK / PUBREC
 	stageReleased          // PUBREL sent, waiting for PUBCOMP
+	stageRelease           // QoS 2 the client received on an earlier connection: PUBREL to send
 )
 
 // restart is what a persistent session carries over a restarted connection: the deliveries

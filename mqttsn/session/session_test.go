@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,7 +256,7 @@ func TestDownlinkRegistersBeforePublishing(t *testing.T) { // §6.10
 	c.in(&packet.Subscribe{MsgID: 1, TopicName: "s/#"})
 	c.expect(&packet.Suback{MsgID: 1})
 	c.deliver("s/1", "a", 0, 0)
-	c.deliver("s/2", "b", 1, 41)
+	c.deliver("s/2", "b", 1, 3)
 	c.deliver("ab", "short", 0, 0)
 	c.expect(&packet.Register{TopicID: 1, MsgID: 1, TopicName: "s/1"}) // one REGISTER in flight
 	c.in(&packet.Regack{TopicID: 1, MsgID: 1})
@@ -265,7 +266,7 @@ func TestDownlinkRegistersBeforePublishing(t *testing.T) { // §6.10
 	c.expect(&packet.Publish{QoS: 1, TopicID: 2, MsgID: 3, Data: []byte("b")})
 	c.in(&packet.Puback{TopicID: 2, MsgID: 3})
 	c.expect(&packet.Publish{TopicIDType: packet.TopicIDShort, TopicID: 0x6162, Data: []byte("short")})
-	c.calls("subscribe s/# q0", "ack 41")
+	c.calls("subscribe s/# q0", "ack 3")
 	c.deliver("s/1", "again", 0, 0) // known now: no REGISTER
 	c.expect(&packet.Publish{TopicID: 1, Data: []byte("again")})
 }
@@ -276,13 +277,13 @@ func TestDownlinkInvalidTopicReRegistersAndReplays(t *testing.T) {
 	c.in(&packet.Subscribe{MsgID: 1, TopicName: "t"})
 	c.expect(&packet.Suback{TopicID: 1, MsgID: 1})
 	c.deliver("t", "x", 1, 5)
-	c.expect(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 1, Data: []byte("x")})
-	c.in(&packet.Puback{TopicID: 1, MsgID: 1, ReturnCode: packet.InvalidTopicID})
-	c.expect(&packet.Register{TopicID: 1, MsgID: 2, TopicName: "t"})
-	c.in(&packet.Regack{TopicID: 1, MsgID: 2})
-	c.expect(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 3, Data: []byte("x")})
+	c.expect(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 5, Data: []byte("x")})
+	c.in(&packet.Puback{TopicID: 1, MsgID: 5, ReturnCode: packet.InvalidTopicID})
+	c.expect(&packet.Register{TopicID: 1, MsgID: 1, TopicName: "t"})
+	c.in(&packet.Regack{TopicID: 1, MsgID: 1})
+	c.expect(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 5, Data: []byte("x")})
 	c.calls("subscribe t q0")
-	c.in(&packet.Puback{TopicID: 1, MsgID: 3})
+	c.in(&packet.Puback{TopicID: 1, MsgID: 5})
 	c.calls("ack 5")
 }
 
@@ -307,7 +308,7 @@ func TestDownlinkRetransmitsThenLoses(t *testing.T) {
 	c.connect("abc", true, 600)
 	c.in(&packet.Subscribe{QoS: 1, MsgID: 1, TopicName: "t"})
 	c.expect(&packet.Suback{QoS: 1, TopicID: 1, MsgID: 1})
-	c.deliver("t", "x", 1, 9)
+	c.deliver("t", "x", 1, 1)
 	first := &packet.Publish{QoS: 1, TopicID: 1, MsgID: 1, Data: []byte("x")}
 	c.expect(first)
 	c.advance(10 * time.Second)
@@ -329,14 +330,14 @@ func TestDownlinkQoS2(t *testing.T) {
 	c.connect("abc", true, 60)
 	c.in(&packet.Subscribe{QoS: 2, MsgID: 1, TopicName: "t"})
 	c.expect(&packet.Suback{QoS: 2, TopicID: 1, MsgID: 1})
-	c.deliver("t", "x", 2, 3)
+	c.deliver("t", "x", 2, 1)
 	c.expect(&packet.Publish{QoS: 2, TopicID: 1, MsgID: 1, Data: []byte("x")})
 	c.in(&packet.Pubrec{MsgID: 1})
 	c.expect(&packet.Pubrel{MsgID: 1})
 	c.advance(time.Second)
 	c.expect(&packet.Pubrel{MsgID: 1}) // PUBREL is retransmitted too
 	c.in(&packet.Pubcomp{MsgID: 1})
-	c.calls("subscribe t q2", "ack 3")
+	c.calls("subscribe t q2", "received 1", "ack 1")
 	c.advance(time.Minute)
 	c.expect()
 }
@@ -350,7 +351,7 @@ func TestSleepBufferWakeAndPingrespAfterAcks(t *testing.T) { // §6.14, E17
 	c.in(&packet.Disconnect{HasDuration: true, Duration: 300})
 	c.expect(&packet.Disconnect{}) // acknowledged without a duration
 	c.calls("suspend")
-	c.deliver("s/a", "one", 1, 11)
+	c.deliver("s/a", "one", 1, 2)
 	c.deliver("s/a", "two", 0, 0)
 	c.expect() // buffered while asleep
 	c.advance(200 * time.Second)
@@ -361,7 +362,7 @@ func TestSleepBufferWakeAndPingrespAfterAcks(t *testing.T) { // §6.14, E17
 	c.expect(&packet.Publish{QoS: 1, TopicID: 1, MsgID: 2, Data: []byte("one")})
 	c.in(&packet.Puback{TopicID: 1, MsgID: 2})
 	c.expect(&packet.Publish{TopicID: 1, Data: []byte("two")}, &packet.Pingresp{})
-	c.calls("ack 11", "suspend")
+	c.calls("ack 2", "suspend")
 	if c.s.State() != Asleep {
 		t.Fatalf("state %v after PINGRESP", c.s.State())
 	}
@@ -462,7 +463,7 @@ func TestAwakeRetriesExhaustedKeepsMessageForNextWake(t *testing.T) {
 	c := newConv(t, &Config{RetryInterval: time.Second, MaxRetries: 1})
 	c.connect("abc", true, 60)
 	c.in(&packet.Disconnect{HasDuration: true, Duration: 100})
-	c.deliver("ab", "x", 1, 4)
+	c.deliver("ab", "x", 1, 1)
 	c.in(&packet.Pingreq{ClientID: "abc"})
 	pub := &packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")}
 	c.expect(&packet.Disconnect{}, pub)
@@ -479,7 +480,7 @@ func TestAwakeRetriesExhaustedKeepsMessageForNextWake(t *testing.T) {
 	c.expect(&dup) // the same exchange, retransmitted
 	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 1})
 	c.expect(&packet.Pingresp{})
-	c.calls("suspend", "resume", "suspend", "resume", "ack 4", "suspend")
+	c.calls("suspend", "resume", "suspend", "resume", "ack 1", "suspend")
 }
 
 func TestSleepBufferOverflowDropsOldestQoS0(t *testing.T) { // E18
@@ -610,8 +611,8 @@ func TestDownlinkTooBigIsDropped(t *testing.T) { // §6.10
 func TestExchangeInterruptedBySleepIsResumedOnWake(t *testing.T) {
 	c := newConv(t, nil)
 	c.connect("abc", true, 60)
-	c.deliver("ab", "q1", 1, 5)
-	c.deliver("cd", "q2", 2, 6)
+	c.deliver("ab", "q1", 1, 1)
+	c.deliver("cd", "q2", 2, 2)
 	q1 := &packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("q1")}
 	c.expect(q1)
 	c.in(&packet.Disconnect{HasDuration: true, Duration: 100}) // asleep before its PUBACK
@@ -619,7 +620,7 @@ func TestExchangeInterruptedBySleepIsResumedOnWake(t *testing.T) {
 	c.advance(time.Minute)
 	c.expect() // no retransmission while asleep
 	c.in(&packet.Pingreq{ClientID: "abc"})
-	c.deliver("ab", "q1", 1, 5) // the broker resends its in-flight delivery on Resume: held once
+	c.deliver("ab", "q1", 1, 1) // the broker resends its in-flight delivery on Resume: held once
 	dup := *q1
 	dup.Dup = true
 	c.expect(&dup)
@@ -631,7 +632,7 @@ func TestExchangeInterruptedBySleepIsResumedOnWake(t *testing.T) {
 	c.in(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"})
 	c.expect(&packet.Disconnect{}, &packet.Connack{}, &packet.Pubrel{MsgID: 2}) // not published twice
 	c.in(&packet.Pubcomp{MsgID: 2})
-	c.calls("suspend", "resume", "ack 5", "suspend", "resume", "ack 6")
+	c.calls("suspend", "resume", "ack 1", "received 2", "suspend", "resume", "ack 2")
 }
 
 func TestLateAckWhileAsleepSendsNothingMore(t *testing.T) {
@@ -658,8 +659,8 @@ func TestRestartOfPersistentSessionKeepsDeliveryInFlight(t *testing.T) { // E27,
 		wantAfter packet.Message
 	}{
 		{"PUBLISH unacknowledged", false,
-			&packet.Publish{Dup: true, QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")}},
-		{"PUBREL unacknowledged", true, &packet.Pubrel{MsgID: 1}},
+			&packet.Publish{Dup: true, QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 7, Data: []byte("x")}},
+		{"PUBREL unacknowledged", true, &packet.Pubrel{MsgID: 7}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newConv(t, &Config{RetryInterval: time.Second})
@@ -670,21 +671,22 @@ func TestRestartOfPersistentSessionKeepsDeliveryInFlight(t *testing.T) { // E27,
 			wake := &packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"}
 			c.in(wake)
 			c.expect(&packet.Disconnect{}, &packet.Connack{},
-				&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")})
+				&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 7, Data: []byte("x")})
 			if tc.released {
-				c.in(&packet.Pubrec{MsgID: 1})
-				c.expect(&packet.Pubrel{MsgID: 1})
+				c.in(&packet.Pubrec{MsgID: 7})
+				c.expect(&packet.Pubrel{MsgID: 7})
 			}
 			c.in(wake) // the duplicate: E27 restart of a persistent session
 			c.expect(&packet.Connack{}, tc.wantAfter)
 			c.deliver("ab", "x", 2, 7) // the broker resends its in-flight delivery on reconnect
 			c.expect()                 // held once: not under a new MsgId
 			if !tc.released {
-				c.in(&packet.Pubrec{MsgID: 1})
-				c.expect(&packet.Pubrel{MsgID: 1})
+				c.in(&packet.Pubrec{MsgID: 7})
+				c.expect(&packet.Pubrel{MsgID: 7})
 			}
-			c.in(&packet.Pubcomp{MsgID: 1})
+			c.in(&packet.Pubcomp{MsgID: 7})
 			c.expect()
+			c.b.calls = slices.DeleteFunc(c.b.calls, func(call string) bool { return call == "received 7" })
 			c.calls("suspend", "resume", "disconnect", "connect abc clean=false will=nil q0=true", "ack 7")
 		})
 	}
@@ -696,12 +698,12 @@ func TestRestartWithCleanSessionDropsDeliveryInFlight(t *testing.T) { // E27
 	c := newConv(t, &Config{RetryInterval: time.Second})
 	c.connect("abc", false, 60)
 	c.deliver("ab", "x", 2, 7)
-	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("x")})
+	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 7, Data: []byte("x")})
 	c.in(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"}) // broker: no session present
 	c.expect(&packet.Connack{})
 	c.b.present = true
 	c.deliver("ab", "y", 2, 8)
-	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 2, Data: []byte("y")})
+	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 8, Data: []byte("y")})
 	c.in(&packet.Connect{CleanSession: true, ProtocolID: 1, Duration: 60, ClientID: "abc"})
 	c.expect(&packet.Connack{})
 	c.advance(time.Minute)
@@ -742,13 +744,13 @@ func TestResendOvertakenByAcknowledgementIsNotDeliveredAgain(t *testing.T) { // 
 			c := newConv(t, &Config{RetryInterval: time.Second})
 			c.connect("abc", false, 60)
 			c.deliver("ab", "q2", 2, 7)
-			c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 1, Data: []byte("q2")})
-			c.in(&packet.Pubrec{MsgID: 1})
-			c.expect(&packet.Pubrel{MsgID: 1})
+			c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 7, Data: []byte("q2")})
+			c.in(&packet.Pubrec{MsgID: 7})
+			c.expect(&packet.Pubrel{MsgID: 7})
 			c.in(&packet.Disconnect{HasDuration: true, Duration: 100}) // PUBCOMP lost; asleep
 			c.expect(&packet.Disconnect{})
 			c.in(wake)
-			c.in(&packet.Pubcomp{MsgID: 1}) // answers the PUBREL resent on waking
+			c.in(&packet.Pubcomp{MsgID: 7}) // answers the PUBREL resent on waking
 			resend := Message{Topic: "ab", Payload: []byte("q2"), QoS: 2, Dup: true}
 			c.take(c.s.Deliver(c.now, resend, 7, nil)) // the broker's resend, handed over late
 			c.in(&packet.Pingreq{ClientID: "abc"})     // (wakes the PINGREQ sleeper once more)
@@ -777,4 +779,53 @@ func publishes(sent []packet.Message, payload string) int {
 		}
 	}
 	return n
+}
+
+// The sensor received a QoS 2 command (PUBREC, which the broker is told of) and was lost before
+// its PUBCOMP arrived. On its next connection — a new Session — the broker resends PUBREL, not
+// the PUBLISH, and the gateway sends PUBREL with the MsgId the sensor saw: the broker's packet
+// id. A resend of a PUBLISH it never acknowledged carries DUP and the same MsgId.
+func TestReconnectResendsPubrelForQoS2TheClientReceived(t *testing.T) { // [MQTT-4.4.0-1]
+	c := newConv(t, &Config{RetryInterval: time.Second, MaxRetries: 1})
+	c.connect("abc", false, 60)
+	c.deliver("ab", "got", 2, 7)
+	c.deliver("ab", "not yet", 2, 8)
+	c.expect(&packet.Publish{QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 7, Data: []byte("got")})
+	c.in(&packet.Pubrec{MsgID: 7})
+	c.expect(&packet.Pubrel{MsgID: 7})
+	c.calls("received 7")
+	c.advance(3 * time.Second) // no PUBCOMP: lost
+	if c.s.State() != Lost {
+		t.Fatalf("state %v", c.s.State())
+	}
+
+	c.b.present, c.b.calls, c.sent = true, nil, nil
+	c.s = New(c.cfg, c.b) // the gateway forgot the lost session
+	c.in(&packet.Connect{ProtocolID: 1, Duration: 60, ClientID: "abc"})
+	c.take(c.s.Release(c.now, 7, nil)) // the broker's resend on attach, in order
+	c.take(c.s.Deliver(c.now, Message{Topic: "ab", Payload: []byte("not yet"), QoS: 2, Dup: true}, 8, nil))
+	c.expect(&packet.Connack{}, &packet.Pubrel{MsgID: 7})
+	c.take(c.s.Release(c.now, 7, nil)) // a second resend (Resume) while it is held: once
+	c.expect()
+	c.in(&packet.Pubcomp{MsgID: 7})
+	c.expect(&packet.Publish{Dup: true, QoS: 2, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 8, Data: []byte("not yet")})
+	c.in(&packet.Pubrec{MsgID: 8})
+	c.in(&packet.Pubcomp{MsgID: 8})
+	c.expect(&packet.Pubrel{MsgID: 8})
+	c.calls("connect abc clean=false will=nil q0=true", "ack 7", "received 8", "ack 8")
+}
+
+// A PUBREL the broker resends while the sensor sleeps waits for its wake-up.
+func TestReleaseWhileAsleepWaitsForWake(t *testing.T) {
+	c := newConv(t, nil)
+	c.connect("abc", false, 60)
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 100})
+	c.expect(&packet.Disconnect{})
+	c.take(c.s.Release(c.now, 3, nil))
+	c.expect()
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	c.expect(&packet.Pubrel{MsgID: 3})
+	c.in(&packet.Pubcomp{MsgID: 3})
+	c.expect(&packet.Pingresp{})
+	c.calls("suspend", "resume", "ack 3", "suspend")
 }
