@@ -15,9 +15,10 @@
 //     connection (E27) — a persistent session (CleanSession 0 before and now, the broker still
 //     holding it) keeps its exchanges in flight with their MsgIds and steps, and its QoS 2 ids
 //     awaiting PUBREL, as an MQTT reconnect does [MQTT-4.4.0-1], so a duplicated wake-up CONNECT
-//     cannot deliver a QoS 2 message twice; in asleep/awake it returns to active, flags ignored (E14). Anything but the
-//     expected message during the will handshake ends it with DISCONNECT. Broker refusal →
-//     0x03 if ErrNotAuthorized, else 0x01.
+//     cannot deliver a QoS 2 message twice; in asleep/awake it returns to active, flags ignored
+//     (E14). Anything but the expected message during the will handshake ends it with
+//     DISCONNECT; a repeated WILLTOPIC is a retransmission (§6.13) and is answered with
+//     WILLMSGREQ again. Broker refusal → 0x03 if ErrNotAuthorized, else 0x01.
 //   - Will (§6.3): CleanSession 0 without the Will flag keeps the stored will; an empty WILLTOPIC
 //     (`02 07` or flags-only) deletes it and skips WILLMSGREQ (E19); WILLTOPICUPD/WILLMSGUPD are
 //     supported, WILLMSGUPD without a will topic → 0x03 (E20).

@@ -360,9 +360,8 @@ func (s *Session) handshakeTimeout() time.Duration {
 func (s *Session) handshake(now time.Time, m packet.Message, out []Action) []Action {
 	switch m := m.(type) {
 	case *packet.WillTopic:
-		if s.state != WaitWillTopic {
-			break
-		}
+		// In WaitWillMsg it is a retransmission (§6.13) — or the answer to a WILLTOPICREQ the
+		// link duplicated: take it again and prompt for the message again.
 		if m.Delete() { // E19: empty WILLTOPIC deletes the will; no WILLMSGREQ
 			return s.flush(s.attach(now, out, false))
 		}

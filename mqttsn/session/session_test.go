@@ -829,3 +829,21 @@ func TestReleaseWhileAsleepWaitsForWake(t *testing.T) {
 	c.expect(&packet.Pingresp{})
 	c.calls("suspend", "resume", "ack 3", "suspend")
 }
+
+// On a link that duplicates datagrams the client answers a duplicated WILLTOPICREQ twice, and
+// may retransmit WILLTOPIC (§6.13): a second WILLTOPIC is not an unexpected message, the
+// handshake goes on, and a late WILLMSG copy after CONNACK changes nothing.
+func TestWillHandshakeToleratesRepeatedWillTopic(t *testing.T) {
+	c := newConv(t, nil)
+	c.in(&packet.Connect{Will: true, ProtocolID: 1, Duration: 60, ClientID: "abc"})
+	c.in(&packet.WillTopic{QoS: 1, Topic: "dead/abc"})
+	c.in(&packet.WillTopic{QoS: 1, Topic: "dead/abc"})
+	c.expect(&packet.WillTopicReq{}, &packet.WillMsgReq{}, &packet.WillMsgReq{})
+	c.in(&packet.WillMsg{Payload: []byte("gone")})
+	c.in(&packet.WillMsg{Payload: []byte("gone")})
+	c.expect(&packet.Connack{})
+	c.calls("connect abc clean=false will=dead/abc:gone:1:false q0=true")
+	if c.s.State() != Active || c.closed {
+		t.Fatalf("state %v closed %v", c.s.State(), c.closed)
+	}
+}
