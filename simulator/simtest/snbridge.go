@@ -19,7 +19,25 @@ import (
 type Snbridge struct {
 	Broker  string // MQTT TCP address
 	Gateway string // MQTT-SN UDP address
-	Log     *bytes.Buffer
+	Log     *LogBuffer
+}
+
+// LogBuffer collects the daemon's output; String may be called while it still runs.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 var (
@@ -74,7 +92,7 @@ mqttsn:
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s := &Snbridge{Broker: fmt.Sprintf("127.0.0.1:%d", tcp), Gateway: fmt.Sprintf("127.0.0.1:%d", udp), Log: &bytes.Buffer{}}
+		s := &Snbridge{Broker: fmt.Sprintf("127.0.0.1:%d", tcp), Gateway: fmt.Sprintf("127.0.0.1:%d", udp), Log: &LogBuffer{}}
 		cmd := exec.Command(bin, "-c", conf)
 		cmd.Stdout, cmd.Stderr = s.Log, s.Log
 		if err := cmd.Start(); err != nil {
