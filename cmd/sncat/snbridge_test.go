@@ -1,10 +1,6 @@
-//go:build e2e
-
-// End-to-end tests against the snbridge daemon, built from cmd/snbridge; they need its MQTT-SN
-// gateway wired in (run: make test-e2e, or go test -tags e2e ./cmd/snsim ./cmd/sncat). The tag
-// goes once the gateway is in main and these pass there.
-
 package main
+
+// End-to-end: sncat against the snbridge daemon, built from cmd/snbridge (simtest.StartSnbridge).
 
 import (
 	"context"

@@ -74,6 +74,7 @@ func StartSnbridge(t testing.TB, mqttsnExtra string) *Snbridge {
 	t.Helper()
 	bin := snbridgeBinary(t)
 	dir := t.TempDir()
+	data := memoryDir(t)
 	for attempt := 0; attempt < 5; attempt++ {
 		tcp, udp := freePort(t), freeUDPPort(t)
 		conf := filepath.Join(dir, "snbridge.yaml")
@@ -88,7 +89,7 @@ mqttsn:
   udp: "127.0.0.1:%d"
   advertise_interval: 0s
 %s
-`, filepath.Join(dir, "data"), tcp, udp, indent(mqttsnExtra))
+`, data, tcp, udp, indent(mqttsnExtra))
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -119,6 +120,20 @@ mqttsn:
 		}
 	}
 	return nil
+}
+
+// memoryDir is a temporary directory in memory (tmpfs /dev/shm) where there is one, else on
+// disk. The daemon's store fsyncs on every state change of a persistent sensor (connect,
+// sleep, wake); the tests judge delivery guarantees, and must not turn into a measure of the
+// disk under a busy machine (speed is for benchmarks).
+func memoryDir(t testing.TB) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "snbridge-test-"); err == nil {
+			t.Cleanup(func() { _ = os.RemoveAll(d) })
+			return d
+		}
+	}
+	return t.TempDir()
 }
 
 func indent(s string) string {
