@@ -171,9 +171,11 @@ groups:
 }
 
 // TestSnbridgeSleepingQoS2CommandsExactlyOnce: QoS 2 commands to persistent sensors that sleep
-// and wake with CONNECT over a duplicating link. A duplicated wake CONNECT makes the gateway
-// restart the connection (E27); the QoS 2 delivery in flight must then not reach the sensor
-// again under a new MsgId.
+// and wake with CONNECT (pumps) or PINGREQ (valves) over a lossy, duplicating link. A
+// duplicated wake CONNECT makes the gateway restart the connection (E27); a sleeper whose wake
+// messages are all lost is declared lost by its sleep timer (E16) and connects anew; the
+// broker's resends on waking race the sensor's acknowledgements. Through all of it a QoS 2
+// command reaches its sensor exactly once.
 func TestSnbridgeSleepingQoS2CommandsExactlyOnce(t *testing.T) {
 	t.Parallel()
 	sc := filepath.Join(t.TempDir(), "pumps.yaml")
@@ -191,11 +193,34 @@ groups:
     sleep: {awake: 2s, duration: 3s, wake: connect}
     publish: {topic: "e2e/{group}/{id}/flow", qos: 1, interval: 1s}
     impair: {loss: 10%, duplicate: 10%}
+  - name: valve
+    count: 50
+    client_id: "q2valve-{index:02}"
+    clean_session: false
+    ramp: 2s
+    subscriptions: [{topic: "e2e/{group}/{id}/cmd", qos: 2, command_rate: 20/s}]
+    sleep: {awake: 1s, duration: 3s, wake: pingreq}
+    impair: {loss: 10%, duplicate: 10%}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rep, out, err := runAgainstSnbridge(t, sc)
 	if err != nil || !rep.Pass {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Link.Lost == 0 || rep.Link.Duplicated == 0 {
+		t.Fatalf("the link neither lost nor duplicated: %+v", rep.Link)
+	}
+	down := 0
+	for _, s := range rep.Streams {
+		if s.Direction == "downlink" {
+			down += s.Counts.Delivered
+			if s.QoS != 2 || s.Counts.Duplicates != 0 || s.Counts.Delivered != s.Counts.Sent {
+				t.Errorf("commands: QoS %d %+v", s.QoS, s.Counts)
+			}
+		}
+	}
+	if down < 400 { // 2 × 20/s for 15 s
+		t.Fatalf("only %d QoS 2 commands delivered\n%s", down, out)
 	}
 }
