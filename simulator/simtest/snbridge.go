@@ -22,7 +22,8 @@ type Snbridge struct {
 	Log     *LogBuffer
 }
 
-// LogBuffer collects the daemon's output; String may be called while it still runs.
+// LogBuffer is a goroutine-safe writer: it collects the daemon's output, and String may be
+// called while writes go on.
 type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
