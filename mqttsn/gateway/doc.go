@@ -36,4 +36,7 @@
 //     client's waking PINGREQ(id) re-attaches it asleep and the wake-up proceeds as usual; a
 //     sleeper whose sleep timer ran out meanwhile is lost and its will published. Known limit:
 //     a sleeper that never comes back after a restart is not timed out until it does.
+//   - QoS 2 downlink in two steps with the broker: the client's PUBREC is passed on
+//     (BrokerSession.Received), so a later connection of the client gets the broker's PUBREL
+//     resend (Handler.Release) rather than the PUBLISH again [MQTT-4.4.0-1].
 package gateway
