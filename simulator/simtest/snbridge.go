@@ -47,7 +47,15 @@ var (
 	buildErr  error
 )
 
-// snbridgeBinary builds cmd/snbridge once per test binary.
+// RemoveBuild deletes the snbridge binary StartSnbridge built, if any. Call it from TestMain
+// after m.Run: the build outlives the tests that share it.
+func RemoveBuild() {
+	if buildPath != "" {
+		_ = os.RemoveAll(filepath.Dir(buildPath))
+	}
+}
+
+// snbridgeBinary builds cmd/snbridge once per test binary (RemoveBuild deletes it).
 func snbridgeBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
