@@ -197,6 +197,9 @@ func (l localHandler) Deliver(m broker.Message, packetID uint16) {
 
 func (l localHandler) Closed(reason error) { l.h.Closed(reason) }
 
+// Release makes localHandler a broker.LocalReleaser: QoS 2 PUBREL resends reach the gateway.
+func (l localHandler) Release(packetID uint16) { l.h.Release(packetID) }
+
 // localSession is a *broker.LocalClient with the gateway's method set: the same pointer under
 // another type, so an attached sensor costs no adapter allocation.
 type localSession broker.LocalClient
@@ -218,6 +221,7 @@ func (s *localSession) Subscribe(filter string, qos byte) (byte, error) {
 
 func (s *localSession) Unsubscribe(filter string) error        { return s.lc().Unsubscribe(filter) }
 func (s *localSession) Ack(packetID uint16)                    { s.lc().Ack(packetID) }
+func (s *localSession) Received(packetID uint16)               { s.lc().Received(packetID) }
 func (s *localSession) Pending() int                           { return s.lc().Pending() }
 func (s *localSession) SetWill(w *gateway.Will)                { s.lc().SetWill((*broker.Will)(w)) }
 func (s *localSession) PutData(key string, value []byte) error { return s.lc().PutData(key, value) }

@@ -3,7 +3,9 @@
 // WebSocket), and in-process clients (ConnectLocal) for the MQTT-SN gateway and the bridge.
 //
 // Contract: knows nothing of MQTT-SN or the bridge; those attach as in-process clients through
-// LocalClient, with the same session, QoS, will, retain and queueing semantics as a TCP client.
+// LocalClient, with the same session, QoS, will, retain and queueing semantics as a TCP client
+// (a handler that is a LocalReleaser takes QoS 2 in two steps, Received then Ack, and gets the
+// PUBREL resends as a TCP client would).
 // New restores the state kept in Options.Store and starts nothing; Serve blocks until its
 // context ends or Shutdown is called; Shutdown is idempotent and waits for every goroutine the
 // broker started. The caller owns the store and closes it after Shutdown.

@@ -30,6 +30,14 @@ type LocalHandler interface {
 	Closed(reason error) // taken over by another connection with the same client id, or broker shutdown
 }
 
+// LocalReleaser is a LocalHandler whose client takes QoS 2 deliveries in two steps, as an MQTT
+// client does: it calls LocalClient.Received on the PUBREC, then Ack on the PUBCOMP. On a
+// reconnect or Resume the broker then resends a received delivery as Release(packetID) — the
+// PUBREL — instead of the PUBLISH [MQTT-4.4.0-1].
+type LocalReleaser interface {
+	Release(packetID uint16)
+}
+
 // LocalClient is an in-process client: a session of the broker without a socket (the MQTT-SN
 // gateway's sensors, the bridge). Its methods are safe for concurrent use. After Disconnect,
 // Lost, a takeover or a shutdown, its methods fail with ErrClosed.
@@ -86,7 +94,13 @@ func (c *LocalClient) publish(d delivery) bool {
 	return true
 }
 
-func (c *LocalClient) pubrel(uint16) {}
+// pubrel resends PUBREL for a QoS 2 delivery the client marked Received, to a handler that
+// takes it (LocalReleaser); the delivery stays in flight until Ack.
+func (c *LocalClient) pubrel(pid uint16) {
+	if r, ok := c.h.(LocalReleaser); ok {
+		r.Release(pid)
+	}
+}
 
 func (c *LocalClient) closeSink(reason error) {
 	if c.closed.CompareAndSwap(false, true) {
@@ -196,6 +210,21 @@ func (c *LocalClient) Ack(packetID uint16) {
 		return
 	}
 	c.s.complete(packetID, 0)
+}
+
+// Received marks QoS 2 delivery packetID as received by the client (its PUBREC): later
+// resends of it are Release calls, not deliveries. Only for a handler that is a LocalReleaser.
+// For a stored delivery the received state is written behind the writes already queued (lazily:
+// the caller sends its PUBREL at once; a crash in between resends the PUBLISH once more).
+func (c *LocalClient) Received(packetID uint16) {
+	if c.closed.Load() {
+		return
+	}
+	if _, ok := c.h.(LocalReleaser); ok {
+		var batch store.Batch
+		c.s.received(packetID, &batch)
+		c.b.commitLazy(&batch)
+	}
 }
 
 // Pending is the number of deliveries queued or in flight, not yet acknowledged.

@@ -405,3 +405,80 @@ func TestLargeInflightWindow(t *testing.T) {
 		t.Fatalf("acked %d, pending %d", acked, lc.Pending())
 	}
 }
+
+// releaseRecorder is a localRecorder that is also a LocalReleaser.
+type releaseRecorder struct {
+	localRecorder
+	released []uint16
+}
+
+func (r *releaseRecorder) Release(pid uint16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.released = append(r.released, pid)
+}
+
+func (r *releaseRecorder) releases() []uint16 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]uint16(nil), r.released...)
+}
+
+// A QoS 2 delivery the client marked Received is resent as PUBREL (Release), not PUBLISH, on
+// Resume and on a reconnect of the persistent session, until Ack [MQTT-4.4.0-1].
+func TestLocalReceivedQoS2IsReleasedNotRedelivered(t *testing.T) {
+	b, _ := New(Options{Logger: testLogger(t)})
+	defer b.Shutdown(context.Background())
+	rec := &releaseRecorder{}
+	lc, _, _ := b.ConnectLocal(LocalOptions{ClientID: "s", CleanSession: false}, rec)
+	lc.Subscribe("t", 2)
+	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
+	publishSync(t, pub, Message{Topic: "t", Payload: []byte("once"), QoS: 2})
+	_, pids := rec.got()
+	if len(pids) != 1 {
+		t.Fatalf("deliveries %v", pids)
+	}
+	lc.Received(pids[0])
+	lc.Suspend()
+	lc.Resume()
+	lc.Disconnect()
+	rec2 := &releaseRecorder{}
+	lc2, present, _ := b.ConnectLocal(LocalOptions{ClientID: "s", CleanSession: false}, rec2)
+	if !present {
+		t.Fatal("session not present")
+	}
+	if m, _ := rec.got(); len(m) != 1 {
+		t.Fatalf("PUBLISH resent after PUBREC: %+v", m)
+	}
+	if m, _ := rec2.got(); len(m) != 0 {
+		t.Fatalf("PUBLISH resent on reconnect after PUBREC: %+v", m)
+	}
+	if r, r2 := rec.releases(), rec2.releases(); len(r) != 1 || r[0] != pids[0] || len(r2) != 1 || r2[0] != pids[0] {
+		t.Fatalf("releases %v then %v, want [%d] each", r, r2, pids[0])
+	}
+	if lc2.Pending() != 1 {
+		t.Fatalf("Pending %d before Ack", lc2.Pending())
+	}
+	lc2.Ack(pids[0])
+	if lc2.Pending() != 0 {
+		t.Fatalf("Pending %d after Ack", lc2.Pending())
+	}
+}
+
+// A handler that cannot take a PUBREL keeps getting the PUBLISH: Received is ignored for it.
+func TestLocalReceivedWithoutReleaserRedelivers(t *testing.T) {
+	b, _ := New(Options{Logger: testLogger(t)})
+	defer b.Shutdown(context.Background())
+	rec := &localRecorder{}
+	lc, _, _ := b.ConnectLocal(LocalOptions{ClientID: "s", CleanSession: false}, rec)
+	lc.Subscribe("t", 2)
+	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
+	publishSync(t, pub, Message{Topic: "t", Payload: []byte("x"), QoS: 2})
+	_, pids := rec.got()
+	lc.Received(pids[0])
+	lc.Suspend()
+	lc.Resume()
+	if m, p := rec.got(); len(m) != 2 || !m[1].Dup || p[1] != pids[0] {
+		t.Fatalf("got %+v %v, want the PUBLISH again", m, p)
+	}
+}

@@ -48,4 +48,7 @@
 //     (session.Config.MaxTopics) gets no new ones — dropped and counted in DownDropped — until
 //     it connects with CleanSession (ids are not recycled: a client may still publish on an
 //     id the gateway gave it, and a reused id would misroute such a message).
+//   - QoS 2 downlink in two steps with the broker: the client's PUBREC is passed on
+//     (BrokerSession.Received), so a later connection of the client gets the broker's PUBREL
+//     resend (Handler.Release) rather than the PUBLISH again [MQTT-4.4.0-1].
 package gateway

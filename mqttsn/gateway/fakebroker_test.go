@@ -211,6 +211,9 @@ func (c *fakeConn) Unsubscribe(f string) error {
 	return nil
 }
 
+// Received: this fake resends the PUBLISH of a QoS 2 delivery in flight, received or not.
+func (c *fakeConn) Received(uint16) {}
+
 func (c *fakeConn) Ack(pid uint16) {
 	c.b.mu.Lock()
 	if c.live() {
@@ -297,6 +300,7 @@ type chanHandler chan Message
 
 func (h chanHandler) Deliver(m Message, _ uint16) { h <- m }
 func (h chanHandler) Closed(error)                {}
+func (h chanHandler) Release(uint16)              {}
 
 func newApp(b *fakeBroker, id string, filters ...string) *app {
 	ch := make(chanHandler, 100)

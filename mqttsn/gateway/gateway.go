@@ -328,6 +328,7 @@ func (g *Gateway) publishQoSMinus1(m *packet.Publish) {
 type anonHandler struct{ g *Gateway }
 
 func (anonHandler) Deliver(Message, uint16) {}
+func (anonHandler) Release(uint16)          {}
 func (h anonHandler) Closed(error)          { h.g.anonClosed.Store(true) }
 
 // reply encodes m and sends it to a peer, in the forwarder envelope when the peer is behind one.

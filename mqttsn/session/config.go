@@ -114,6 +114,10 @@ type Broker interface {
 	Publish(m Message, msgID uint16)
 	Subscribe(filter string, qos byte) (granted byte, err error)
 	Unsubscribe(filter string) error
+	// Received records that the client has received QoS 2 delivery packetID (PUBREC): after a
+	// reconnect or wake-up the broker then resends PUBREL for it (Session.Release), not the
+	// PUBLISH. Ack completes it.
+	Received(packetID uint16)
 	Ack(packetID uint16)
 	Pending() int
 	SetWill(w *Will)

@@ -77,10 +77,11 @@ type delivery struct {
 	topic    string
 	payload  []byte
 	packetID uint16 // broker's, for Ack; 0 for QoS 0
-	msgID    uint16 // ours on the wire, once sent
+	msgID    uint16 // on the wire, once sent: the packetID for QoS 1/2, ours for REGISTER
 	topicID  uint16
 	qos      byte
 	retain   bool
+	dup      bool  // the broker resends it: it may have reached the client before
 	stage    uint8 // see stage*
 	retries  uint8
 	idType   topics.IDType
@@ -91,7 +92,16 @@ const (
 	stageRegistering       // our REGISTER for its topic is unacknowledged
 	stagePublished         // PUBLISH QoS 1/2 sent, waiting for PUBACK / PUBREC
 	stageReleased          // PUBREL sent, waiting for PUBCOMP
+	stageRelease           // QoS 2 the client received on an earlier connection: PUBREL to send
 )
+
+// restart is what a persistent session carries over a restarted connection: the deliveries
+// (their MsgIds and steps) and the QoS 2 ids awaiting PUBREL, as an MQTT reconnect resumes
+// them [MQTT-4.4.0-1].
+type restart struct {
+	queue   []delivery
+	uplinks []uplink
+}
 
 // uplink is a QoS 1/2 PUBLISH from the client being handled.
 type uplink struct {
@@ -114,6 +124,11 @@ type Session struct {
 	queue    []delivery // downlink, in order; queue[0] may be in transmission
 	uplinks  []uplink
 	will     *Will // held during the handshake and for will updates
+	// resumed: the exchanges of a persistent session whose connection restarts (E27), taken
+	// up again by attach if the broker still holds the session.
+	resumed *restart
+	// completed: packet ids this attachment acknowledged to the broker (see ack).
+	completed []uint16
 
 	superviseAt, superviseArmed int64 // Unix ns; armed = when the owner's pending timer fires (0 = none)
 	retryAt, retryArmed         int64
@@ -282,7 +297,7 @@ func (s *Session) lose(out []Action) []Action {
 // reset drops the connection state (not the identity) and enters st.
 func (s *Session) reset(st State) {
 	s.connected, s.state = false, st
-	s.queue, s.uplinks, s.will = nil, nil, nil
+	s.queue, s.uplinks, s.will, s.resumed, s.completed = nil, nil, nil, nil, nil
 	s.superviseAt, s.retryAt = 0, 0
 }
 
@@ -328,9 +343,16 @@ func (s *Session) connect(now time.Time, c *packet.Connect, out []Action) []Acti
 		return s.pump(now, out)
 	}
 	if s.connected {
-		// E27: a CONNECT while connected restarts the connection (a rebooted node reconnects).
+		// E27: a CONNECT while connected restarts the connection (a rebooted node reconnects,
+		// or the link duplicated a wake-up CONNECT). A persistent session resumes what was in
+		// flight, with the same MsgIds, so a QoS 2 message the client holds is not sent anew.
+		var r *restart
+		if !s.clean && !c.CleanSession && c.ClientID == s.clientID {
+			r = &restart{queue: s.queue, uplinks: s.completedUplinks()}
+		}
 		s.b.Disconnect()
 		s.reset(Disconnected)
+		s.resumed = r
 	}
 	s.clientID, s.clean = c.ClientID, c.CleanSession
 	s.will = nil
@@ -349,9 +371,8 @@ func (s *Session) handshakeTimeout() time.Duration {
 func (s *Session) handshake(now time.Time, m packet.Message, out []Action) []Action {
 	switch m := m.(type) {
 	case *packet.WillTopic:
-		if s.state != WaitWillTopic {
-			break
-		}
+		// In WaitWillMsg it is a retransmission (§6.13) — or the answer to a WILLTOPICREQ the
+		// link duplicated: take it again and prompt for the message again.
 		if m.Delete() { // E19: empty WILLTOPIC deletes the will; no WILLMSGREQ
 			return s.flush(s.attach(now, out, false))
 		}
@@ -375,6 +396,8 @@ func (s *Session) handshake(now time.Time, m packet.Message, out []Action) []Act
 // attach connects the broker session and answers CONNACK. keepWill: CleanSession 0 without the
 // Will flag keeps the stored will (§6.3); otherwise s.will (possibly nil) replaces it.
 func (s *Session) attach(now time.Time, out []Action, keepWill bool) []Action {
+	r := s.resumed
+	s.resumed, s.completed = nil, nil
 	present, err := s.b.Connect(ConnectOptions{
 		ClientID: s.clientID, CleanSession: s.clean, Will: s.will,
 		QueueQoS0: true, MaxInflight: s.cfg.maxInflight(),
@@ -402,7 +425,14 @@ func (s *Session) attach(now time.Time, out []Action, keepWill bool) []Action {
 		s.putSleep(nil)
 	}
 	out = send(out, &packet.Connack{ReturnCode: packet.Accepted})
-	return s.touch(now, out)
+	out = s.touch(now, out)
+	if r != nil && present && !s.clean {
+		// The broker resends its in-flight deliveries with their packet ids; Deliver holds
+		// each once.
+		s.queue, s.uplinks = r.queue, r.uplinks
+		return s.resume(now, out)
+	}
+	return out
 }
 
 func rcFor(err error) packet.ReturnCode {
