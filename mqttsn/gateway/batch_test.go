@@ -21,7 +21,8 @@ func (h *countingHandler) Deliver(m Message, _ uint16) {
 	h.mu.Unlock()
 }
 
-func (h *countingHandler) Closed(error) {}
+func (h *countingHandler) Closed(error)   {}
+func (h *countingHandler) Release(uint16) {}
 
 func (h *countingHandler) count() (distinct, total int) {
 	h.mu.Lock()
