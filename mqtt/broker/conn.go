@@ -69,6 +69,7 @@ type outQueue struct {
 	closed   bool
 	wake     chan struct{}
 	writing  bool   // a write loop is running (or the read loop is writing inline)
+	reading  bool   // the read loop is handling acknowledgements and writes what they release (flushInline)
 	pending  []byte // the unwritten rest of a direct write; the write loop sends it first
 	direct   []byte // encoding buffer of direct writes
 	enc      *encoders
@@ -111,6 +112,7 @@ func (c *conn) enqueue(p outPacket, own bool) bool {
 		c.closeAsync(ErrSlowConsumer)
 		return false
 	}
+	own = own || q.reading // the read loop is busy and writes it with what its packets release
 	if !own && !q.writing && len(q.items) == 0 && c.raw != nil && c.writeDirect(&p) {
 		q.mu.Unlock()
 		return true
@@ -360,9 +362,11 @@ func (c *conn) connect(p *packet.Connect) bool {
 }
 
 func (c *conn) readLoop(r *packet.Reader) {
+	reading := false
 	for {
 		if r.Buffered() == 0 {
 			c.flushInline()
+			reading = false
 		}
 		p, err := r.ReadReused()
 		if err != nil {
@@ -370,6 +374,15 @@ func (c *conn) readLoop(r *packet.Reader) {
 			return
 		}
 		c.b.stats.msgsReceived.Add(1)
+		if !reading && releases(p.Type()) {
+			// What the acknowledgements release (the next messages of the window) is queued
+			// and written in one go before the loop next waits: one write for a batch of
+			// PUBACKs, not one per PUBACK.
+			c.out.mu.Lock()
+			c.out.reading = true
+			c.out.mu.Unlock()
+			reading = true
+		}
 		if err := c.handle(p); err != nil {
 			if err == errDisconnect {
 				c.clean = true
@@ -399,6 +412,9 @@ func (c *conn) readFailed(err error) {
 }
 
 var errDisconnect = errors.New("DISCONNECT")
+
+// releases reports whether a packet of type t may move queued messages into flight.
+func releases(t packet.Type) bool { return t == packet.PUBACK || t == packet.PUBCOMP }
 
 func (c *conn) handle(p packet.Packet) error {
 	switch p := p.(type) {
@@ -524,23 +540,30 @@ type inlineWriter struct {
 	spare []outPacket
 }
 
-// inlineMax bounds what the read loop writes itself: a few acknowledgements fit any socket
-// buffer, so the write does not block the reads that follow.
-const inlineMax = 2048
+// inlineMax bounds what the read loop writes itself on TLS and WebSocket connections, where a
+// write may block: a few acknowledgements fit any socket buffer, so the write does not block
+// the reads that follow. On plain TCP it writes without blocking, up to inlineMaxTCP.
+const (
+	inlineMax    = 2048
+	inlineMaxTCP = 64 << 10
+)
 
 // flushInline lets the read loop, about to wait for the client, write what its own packets
-// produced (CONNACK, acknowledgements) when no write loop runs: one goroutine hand-off less per
-// QoS 1 message, and no write loop at all for a connection that only pings. Anything larger is
-// left to a write loop.
+// produced (CONNACK, acknowledgements, the messages that PUBACKs let into the window) when no
+// write loop runs: one goroutine hand-off less per QoS 1 message, and no write loop at all for
+// a connection that only pings. What does not fit, or what a plain TCP socket does not take at
+// once, is left to a write loop.
 func (c *conn) flushInline() {
 	q := &c.out
 	q.mu.Lock()
+	q.reading = false
 	if q.writing || q.closed || len(q.items) == 0 {
 		q.mu.Unlock()
 		return
 	}
 	q.writing = true
-	if len(q.items) > 64 || estimate(q.items) > inlineMax {
+	if c.raw == nil && (len(q.items) > 64 || estimate(q.items) > inlineMax) ||
+		c.raw != nil && estimate(q.items) > inlineMaxTCP {
 		c.b.wg.Add(1) // too much to write here: a write loop takes it
 		q.mu.Unlock()
 		go c.writeLoop()
@@ -569,10 +592,21 @@ func (c *conn) flushInline() {
 	clear(items)
 	w.spare = items
 	w.buf = buf
-	ok := c.write(buf)
+	ok, rest := true, []byte(nil)
+	if c.raw != nil {
+		n := tryWrite(c.raw, buf)
+		c.b.stats.bytesSent.Add(int64(n))
+		rest = buf[n:]
+	} else {
+		ok = c.write(buf)
+	}
 
 	q.mu.Lock()
-	start := ok && len(q.items) > 0 && !q.closed
+	if len(rest) > 0 {
+		// The socket is full (or failed: the write loop finds out and closes).
+		q.pending = append(q.pending[:0], rest...)
+	}
+	start := ok && (len(q.items) > 0 || len(q.pending) > 0) && !q.closed
 	q.writing = start
 	if start {
 		c.b.wg.Add(1)
