@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -75,6 +76,27 @@ type outQueue struct {
 	enc      *encoders
 	limit0   int
 	limitAll int
+
+	burstStart time.Duration // start of the current millisecond of direct writes (since epoch)
+	burstN     int           // direct writes in it
+}
+
+// burstWrites is the direct writes to one socket within a millisecond beyond which deliveries
+// are batched by a write loop instead: a socket that many publishers feed (a fan-in's
+// subscriber) gets one write per batch rather than one per message.
+const burstWrites = 8
+
+var epoch = time.Now()
+
+// bursting counts a direct write and reports whether the socket is busy enough to batch.
+// Called with q.mu held.
+func (q *outQueue) bursting() bool {
+	now := time.Since(epoch)
+	if now-q.burstStart > time.Millisecond {
+		q.burstStart, q.burstN = now, 0
+	}
+	q.burstN++
+	return q.burstN > burstWrites
 }
 
 func newConn(b *Broker, nc net.Conn, listener string) *conn {
@@ -113,7 +135,7 @@ func (c *conn) enqueue(p outPacket, own bool) bool {
 		return false
 	}
 	own = own || q.reading // the read loop is busy and writes it with what its packets release
-	if !own && !q.writing && len(q.items) == 0 && c.raw != nil && c.writeDirect(&p) {
+	if !own && !q.writing && len(q.items) == 0 && c.raw != nil && !q.bursting() && c.writeDirect(&p) {
 		q.mu.Unlock()
 		return true
 	}
@@ -632,6 +654,9 @@ func estimate(items []outPacket) int {
 // starts a new one. An idle connection thus costs no goroutine and no write buffer.
 const writerLinger = 2 * time.Second
 
+// writerYields is how often a drained write loop on plain TCP yields for more before it exits.
+const writerYields = 2
+
 var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // writeLoop encodes what is queued and writes it in one go, flushing when the queue is empty.
@@ -650,6 +675,7 @@ func (c *conn) writeLoop() {
 	linger := time.NewTimer(writerLinger)
 	defer linger.Stop()
 	idle := false
+	yields := 0
 	for {
 		q.mu.Lock()
 		items := q.items
@@ -658,6 +684,14 @@ func (c *conn) writeLoop() {
 		if len(items) > 0 {
 			q.items = spare[:0] // double buffering: push fills one slice while this loop encodes the other
 			q.qos0 = 0
+			yields = 0
+		} else if len(pending) == 0 && c.raw != nil && yields < writerYields {
+			// Drained on plain TCP: let the goroutines that feed this socket run once more
+			// and batch what they queue, before the next packet is written directly again.
+			q.mu.Unlock()
+			yields++
+			runtime.Gosched()
+			continue
 		} else if len(pending) == 0 && (idle || c.raw != nil) {
 			// Drained. On plain TCP the next packet is written directly; otherwise the loop
 			// lingers a little for the next one.
