@@ -165,7 +165,17 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, l
 			return err
 		}
 	}
+	// All brokers run at once and take turns load by load, so that each load meets every broker
+	// in about the same conditions on a shared machine; an idle broker costs the others nothing.
 	results := make([]map[string]load.Result, len(brokers)) // nil: did not start
+	running := make([]*broker, len(brokers))
+	defer func() {
+		for _, b := range running {
+			if b != nil {
+				b.stop()
+			}
+		}
+	}()
 	var errs []error
 	for i, bs := range brokers {
 		b, err := spawn(ctx, bs.name, bs.command, logDir, stderr)
@@ -174,9 +184,13 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, l
 			errs = append(errs, err)
 			continue
 		}
+		running[i] = b
 		results[i] = map[string]load.Result{}
-		for _, l := range loads {
-			if !bs.runs(l) {
+	}
+	for _, l := range loads {
+		for i, bs := range brokers {
+			b := running[i]
+			if b == nil || !bs.runs(l) {
 				continue
 			}
 			cfg := l.cfg
@@ -193,7 +207,6 @@ func runSuite(ctx context.Context, specs []string, base load.Config, idle int, l
 			results[i][l.name] = res
 			fmt.Fprintln(stderr, "  ", res)
 		}
-		b.stop()
 	}
 	printTables(stdout, loads, brokers, results)
 	return errors.Join(errs...)
