@@ -397,24 +397,27 @@ func (c *conn) readLoop(r *packet.Reader) {
 		}
 		c.b.stats.msgsReceived.Add(1)
 		if !reading && releases(p.Type()) {
-			// What the acknowledgements release (the next messages of the window) is queued
-			// and written in one go before the loop next waits: one write for a batch of
-			// PUBACKs, not one per PUBACK.
-			c.out.mu.Lock()
-			c.out.reading = true
-			c.out.mu.Unlock()
+			c.markReading()
 			reading = true
 		}
 		if err := c.handle(p); err != nil {
-			if err == errDisconnect {
-				c.clean = true
-				return
-			}
-			c.b.log.Warn("client disconnected: protocol violation", "client", c.clientID, "remote", c.remote, "err", err)
-			c.close(err)
+			c.handleFailed(err)
 			return
 		}
 	}
+}
+
+// handleFailed ends the read loop after handle refused a packet or saw DISCONNECT. Apart from
+// the loop: the loop's frame, under every read, stays small (see run).
+//
+//go:noinline
+func (c *conn) handleFailed(err error) {
+	if err == errDisconnect {
+		c.clean = true
+		return
+	}
+	c.b.log.Warn("client disconnected: protocol violation", "client", c.clientID, "remote", c.remote, "err", err)
+	c.close(err)
 }
 
 func (c *conn) readFailed(err error) {
@@ -434,6 +437,18 @@ func (c *conn) readFailed(err error) {
 }
 
 var errDisconnect = errors.New("DISCONNECT")
+
+// markReading tells pushes to the connection that its read loop is handling acknowledgements:
+// what they release (the next messages of the window) is queued and written in one go before
+// the loop next waits, one write for a batch of PUBACKs rather than one per PUBACK. Not
+// inlined: the read loop's frame stays small (see run).
+//
+//go:noinline
+func (c *conn) markReading() {
+	c.out.mu.Lock()
+	c.out.reading = true
+	c.out.mu.Unlock()
+}
 
 // releases reports whether a packet of type t may move queued messages into flight.
 func releases(t packet.Type) bool { return t == packet.PUBACK || t == packet.PUBCOMP }
@@ -681,9 +696,12 @@ func (c *conn) writeLoop() {
 		items := q.items
 		pending := q.pending
 		q.pending = nil
+		taken0 := 0
 		if len(items) > 0 {
 			q.items = spare[:0] // double buffering: push fills one slice while this loop encodes the other
-			q.qos0 = 0
+			// The QoS 0 messages taken still wait for the socket: they count against
+			// OutboundQueue until written.
+			taken0 = q.qos0
 			yields = 0
 		} else if len(pending) == 0 && c.raw != nil && yields < writerYields {
 			// Drained on plain TCP: let the goroutines that feed this socket run once more
@@ -743,6 +761,11 @@ func (c *conn) writeLoop() {
 		spare = items
 		if len(buf) > 0 && !c.write(buf) {
 			return
+		}
+		if taken0 > 0 {
+			q.mu.Lock()
+			q.qos0 -= taken0
+			q.mu.Unlock()
 		}
 	}
 }
