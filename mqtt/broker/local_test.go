@@ -334,9 +334,10 @@ func TestClientNotReadingIsDisconnected(t *testing.T) {
 }
 
 // The same with small messages, written directly until the socket is full: the rest waits for
-// a write loop, which gives up on the client after WriteTimeout.
+// a write loop, which gives up on the client after WriteTimeout. The outbound queue is small,
+// so that it overflows before WriteTimeout however slow the machine.
 func TestClientNotReadingSmallMessages(t *testing.T) {
-	b, addr := startBroker(t, Options{WriteTimeout: 300 * time.Millisecond})
+	b, addr := startBroker(t, Options{WriteTimeout: 300 * time.Millisecond, OutboundQueue: 100})
 	c := dialRaw(t, addr)
 	c.connect(&packet.Connect{ClientID: "deaf", CleanSession: true})
 	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "small", QoS: 0}}})

@@ -262,7 +262,7 @@ func printTables(w io.Writer, loads []suiteLoad, brokers []brokerSpec, results [
 				continue
 			}
 			if results[i] == nil {
-				fmt.Fprintf(w, "| %d | %s | did not start | | |\n", l.cfg.Clients, bs.name)
+				fmt.Fprintf(w, "| %s | %s | did not start | | |\n", thousands(uint64(l.cfg.Clients)), bs.name)
 				continue
 			}
 			r := results[i][l.name]
@@ -271,7 +271,7 @@ func printTables(w io.Writer, loads []suiteLoad, brokers []brokerSpec, results [
 				rss = fmt.Sprintf("%.1f → %.1f MiB", float64(r.RSSBefore)/(1<<20), float64(r.RSSAfter)/(1<<20))
 				perConn = fmt.Sprintf("%.2f KiB", float64(r.RSSAfter-r.RSSBefore)/1024/float64(r.Connected))
 			}
-			fmt.Fprintf(w, "| %d | %s | %d | %s | %s |\n", l.cfg.Clients, bs.name, r.Connected, rss, perConn)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", thousands(uint64(l.cfg.Clients)), bs.name, thousands(uint64(r.Connected)), rss, perConn)
 		}
 	}
 }
