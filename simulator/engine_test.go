@@ -3,7 +3,6 @@ package simulator
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -245,19 +244,4 @@ func TestProgressLineIsWritten(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
+type lockedWriter = simtest.LogBuffer

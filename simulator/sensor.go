@@ -259,6 +259,9 @@ func (s *sensor) connect(ctx context.Context, wake bool) error {
 					s.e.stats.connectFailures.Add(1)
 					return fmt.Errorf("%s: CONNACK %v", s.id, m.ReturnCode)
 				}
+				if c.CleanSession {
+					s.qos2In = nil // a new session: the gateway's MsgIds start afresh (§6.3)
+				}
 				if !s.active {
 					s.active = true
 					s.e.connected.Add(1)

@@ -72,7 +72,9 @@ type WebSocketListener struct {
 
 // Limits bound what clients may use.
 type Limits struct {
-	// MaxConnections is the most concurrent network clients; 0 means no limit (the default).
+	// MaxConnections is the most concurrent network clients (MQTT over TCP, TLS, WebSocket),
+	// and, counted apart, the most MQTT-SN sensors the gateway holds (past it a CONNECT gets
+	// CONNACK 0x01 "congestion"); 0 means no limit (the default).
 	MaxConnections int `yaml:"max_connections"`
 	// MaxPacketSize is the largest MQTT packet accepted, in bytes; 0 means the protocol's
 	// 268435455. Default 1048576 (1 MiB), which keeps one client from taking a small
@@ -84,6 +86,10 @@ type Limits struct {
 	// MaxQueued is the messages queued per session beyond the in-flight ones; 0 means no limit.
 	// Default 1000.
 	MaxQueued int `yaml:"max_queued"`
+	// AdmissionWait is how long a QoS 1/2 publisher's acknowledgement may wait for a connected
+	// subscriber whose queue is full before that subscriber drops the message (counted); 0
+	// means no wait. Default 5s.
+	AdmissionWait time.Duration `yaml:"admission_wait"`
 	// SysInterval is the period of the $SYS topics; 0 means no $SYS. Default 10s.
 	SysInterval time.Duration `yaml:"sys_interval"`
 }
@@ -102,17 +108,22 @@ type Auth struct {
 type MQTTSN struct {
 	// UDP is the gateway's UDP listener; "" means off. Default ":1884".
 	UDP string `yaml:"udp" check:"listen"`
-	// GatewayID is the GwId of ADVERTISE and GWINFO (MQTT-SN §5.3.3). Default 1.
-	GatewayID uint8 `yaml:"gateway_id"`
+	// GatewayID is the GwId of ADVERTISE and GWINFO (MQTT-SN §5.3.3), 1 to 255. Default 1.
+	GatewayID uint8 `yaml:"gateway_id" check:"min=1"`
 	// AdvertiseInterval is T_ADV, the period of ADVERTISE broadcasts (§6.1: more than 15
 	// minutes), in whole seconds up to 65535s; 0 means no ADVERTISE. Default 900s.
 	AdvertiseInterval time.Duration `yaml:"advertise_interval" check:"seconds16"`
 	// AdvertiseAddress is where ADVERTISE is sent (a broadcast or multicast host:port); ""
 	// means 255.255.255.255 on the UDP listener's port.
 	AdvertiseAddress string `yaml:"advertise_address" check:"hostport"`
-	// KeepaliveMaxIdle is the longest a client may stay silent: it caps the keep-alive a client
-	// asks for and applies to clients asking for none (keep-alive 0, MQTT-SN-1.2.md §4.2 REC);
-	// 0 means no cap. Default 65535s, the largest keep-alive a client can ask for.
+	// KeepaliveMaxIdle is the longest keep-alive a sensor may ask for in CONNECT: a longer one
+	// is refused with CONNACK 0x03 "not supported" (MQTT-SN has no way to ask the sensor for a
+	// shorter one, and supervising a shorter period than it announced would lose a sensor that
+	// keeps its word). A sensor asking for none (keep-alive 0) is held to it as if it had asked
+	// for it (MQTT-SN-1.2.md §6 E22). Supervision adds the §7.2 tolerance (+50% up to a minute,
+	// +10% above) in both cases. Sleep durations are not capped. 0 means no limit: any
+	// keep-alive is accepted and a keep-alive-0 sensor is never lost for silence. Default
+	// 65535s, the largest keep-alive a sensor can ask for.
 	KeepaliveMaxIdle time.Duration `yaml:"keepalive_max_idle"`
 	// RetryInterval is T_RETRY, the wait for a sensor's reply before retransmitting (§6.13);
 	// must be more than 0. Default 10s.
@@ -123,7 +134,11 @@ type MQTTSN struct {
 	// MaxTopicsPerClient bounds the topic ids a client may register; 0 means no limit (65533
 	// ids). Default 1000.
 	MaxTopicsPerClient int `yaml:"max_topics_per_client" check:"max=65533"`
-	// MaxSleepBuffer bounds the messages kept for an asleep client (§6.14); 0 means
+	// MaxSleepBuffer bounds the messages the gateway holds for one sensor on their way to it.
+	// While a sensor sleeps (§6.14) its messages wait in its broker session's queue, bounded by
+	// limits.max_queued under the broker's overflow policy; when it wakes they move here, and
+	// past this bound the oldest QoS 0 message is dropped first (counted; QoS 1/2 are never
+	// dropped). So a value below limits.max_queued drops QoS 0 messages at wake-up. 0 means
 	// limits.max_queued. Default 0.
 	MaxSleepBuffer int `yaml:"max_sleep_buffer"`
 	// PredefinedFile is a file of predefined topic ids, one "client,topic,id" a line as in the
@@ -156,6 +171,7 @@ func DefaultConfig() Config {
 			MaxPacketSize: 1 << 20,
 			MaxInflight:   20,
 			MaxQueued:     1000,
+			AdmissionWait: 5 * time.Second,
 			SysInterval:   10 * time.Second,
 		},
 		Auth: Auth{AllowAnonymous: true},
@@ -507,8 +523,11 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path, check string) {
 		bits := v.Type().Bits()
 		u, err := strconv.ParseUint(s, 10, bits)
 		lo, hi := uint64(0), uint64(1)<<bits-1
-		if check == "topicid" {
+		switch check {
+		case "topicid":
 			lo, hi = 1, 0xFFFE // 0x0000 and 0xFFFF are reserved (§5.3.11)
+		case "min=1":
+			lo = 1
 		}
 		if err != nil || u < lo || u > hi {
 			bad("%q is not a number from %d to %d", s, lo, hi)

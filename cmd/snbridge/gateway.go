@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"time"
 
 	"snbridge/mqtt/broker"
 	"snbridge/mqttsn/gateway"
@@ -54,14 +53,16 @@ func startGateway(ctx context.Context, cfg Config, b *broker.Broker, log *slog.L
 		bcancel()
 		return nil, err
 	}
-	conn, err := net.ListenPacket("udp", cfg.MQTTSN.UDP)
+	// With SO_BROADCAST: ADVERTISE goes to a broadcast address (by default 255.255.255.255),
+	// which Linux refuses to send to otherwise (EACCES).
+	conn, err := gateway.ListenUDP(ctx, cfg.MQTTSN.UDP)
 	if err != nil {
 		stop()
 		bcancel()
 		return nil, fmt.Errorf("mqtt-sn listener: %w", err)
 	}
 	// A burst of sensors outruns the read loop for a moment; the kernel caps this at rmem_max.
-	_ = conn.(*net.UDPConn).SetReadBuffer(4 << 20)
+	_ = conn.SetReadBuffer(4 << 20)
 	if gcfg.AdvertiseInterval > 0 {
 		addr := cfg.MQTTSN.AdvertiseAddress
 		if addr == "" {
@@ -125,7 +126,7 @@ func gatewayConfig(cfg Config, log *slog.Logger) (gateway.Config, error) {
 		s.MaxRetries = -1 // the file's 0 is "send once"; the session's 0 is its default
 	}
 	if s.MaxIdle == 0 {
-		s.MaxIdle = 100 * 365 * 24 * time.Hour // no cap: a silent keep-alive-0 sensor is kept
+		s.MaxIdle = -1 // no limit: any keep-alive accepted, a keep-alive-0 sensor never lost for silence
 	}
 	if s.SleepBuffer == 0 {
 		s.SleepBuffer = cfg.Limits.MaxQueued
@@ -170,6 +171,14 @@ func (a brokerAdapter) Connect(opts gateway.ConnectOptions, h gateway.Handler) (
 	return (*localSession)(lc), present, nil
 }
 
+// DetachedData and LoseDetached make the adapter a gateway.DetachedSessions: the gateway times
+// out the sensors that were asleep when snbridge stopped, even if they never come back.
+func (a brokerAdapter) DetachedData(key string) map[string][]byte { return a.b.DetachedData(key) }
+
+func (a brokerAdapter) LoseDetached(clientID, key string, value []byte, will *gateway.Will) bool {
+	return a.b.LoseDetached(clientID, key, value, (*broker.Will)(will))
+}
+
 // brokerError gives a broker error the gateway's meaning: an ACL refusal becomes
 // gateway.ErrNotAuthorized (return code 0x03), anything else stays as it is (0x01, congestion).
 func brokerError(err error) error {
@@ -187,6 +196,9 @@ func (l localHandler) Deliver(m broker.Message, packetID uint16) {
 }
 
 func (l localHandler) Closed(reason error) { l.h.Closed(reason) }
+
+// Release makes localHandler a broker.LocalReleaser: QoS 2 PUBREL resends reach the gateway.
+func (l localHandler) Release(packetID uint16) { l.h.Release(packetID) }
 
 // localSession is a *broker.LocalClient with the gateway's method set: the same pointer under
 // another type, so an attached sensor costs no adapter allocation.
@@ -209,6 +221,7 @@ func (s *localSession) Subscribe(filter string, qos byte) (byte, error) {
 
 func (s *localSession) Unsubscribe(filter string) error        { return s.lc().Unsubscribe(filter) }
 func (s *localSession) Ack(packetID uint16)                    { s.lc().Ack(packetID) }
+func (s *localSession) Received(packetID uint16)               { s.lc().Received(packetID) }
 func (s *localSession) Pending() int                           { return s.lc().Pending() }
 func (s *localSession) SetWill(w *gateway.Will)                { s.lc().SetWill((*broker.Will)(w)) }
 func (s *localSession) PutData(key string, value []byte) error { return s.lc().PutData(key, value) }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 
+	mqttpacket "snbridge/mqtt/packet"
 	"snbridge/mqttsn/client"
 	"snbridge/mqttsn/mqttsntest/gwbench"
 	"snbridge/mqttsn/packet"
@@ -36,23 +38,41 @@ func snbridgeInProcess(t *testing.T, config string, args ...string) (mqttAddr, s
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	args = append([]string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, args...)
+	logs, _ = runInProcess(t, args)
+	return waitListening(t, logs.String, "mqtt"), waitListening(t, logs.String, "mqttsn"), logs
+}
+
+// runInProcess runs run() with args until stop is called or the test ends, and returns once
+// the MQTT-SN listener is up. When the test fails its log is shown.
+func runInProcess(t *testing.T, args []string) (logs *syncBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &syncBuffer{}
 	done := make(chan error, 1)
-	args = append([]string{"-c", cfg, "--mqtt", "127.0.0.1:0", "--mqttsn", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}, args...)
 	go func() { done <- run(ctx, args, io.Discard, logs) }()
+	waitListening(t, logs.String, "mqttsn")
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after cancel")
+		if t.Failed() {
+			t.Logf("snbridge log:\n%s", logs.String())
 		}
 	})
-	return waitListening(t, logs.String, "mqtt"), waitListening(t, logs.String, "mqttsn"), logs
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return logs, stop
 }
 
 // pahoMessage is what a paho subscription received.
@@ -250,6 +270,44 @@ func TestGatewayEndToEnd(t *testing.T) {
 		m := receive(t, snSubscribe(t, sn, "ret/from-paho", client.QoS1), "retained from MQTT")
 		if m.Topic != "ret/from-paho" || string(m.Payload) != "kept for sensors" || !m.Retain || m.QoS != client.QoS1 {
 			t.Errorf("mqtt-sn got %q %q %v retain=%v", m.Topic, m.Payload, m.QoS, m.Retain)
+		}
+	})
+
+	t.Run("retained messages on a wildcard subscription, REGISTERed first", func(t *testing.T) {
+		pahoPublish(t, sub, "ret/wild/a", 1, true, "retained for a wildcard")
+		sn := snConnect(t, snAddr, client.Options{ClientID: "e2e-retain-wild", CleanSession: true})
+		m := receive(t, snSubscribe(t, sn, "ret/wild/#", client.QoS1), "retained on a wildcard subscription")
+		// A normal topic id the client learnt from the gateway's REGISTER (§6.10), not a SUBACK.
+		if m.Topic != "ret/wild/a" || !m.Retain || m.TopicIDType != packet.TopicIDNormal || m.TopicID == 0 {
+			t.Errorf("mqtt-sn got %q (%v %d) retain=%v", m.Topic, m.TopicIDType, m.TopicID, m.Retain)
+		}
+	})
+
+	t.Run("will changed with WILLTOPICUPD and WILLMSGUPD is the one published", func(t *testing.T) {
+		wills := pahoSubscribe(t, sub, "willupd/#", 1)
+		sn := snConnect(t, snAddr, client.Options{ClientID: "e2e-will-upd", KeepAlive: time.Second,
+			Will: &client.Will{Topic: "willupd/first", Payload: []byte("first will")}})
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		if err := sn.WillTopicUpdate(ctx, "willupd/second", client.QoS1, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := sn.WillMessageUpdate(ctx, []byte("second will")); err != nil {
+			t.Fatal(err)
+		}
+		sn.Close() // silent: lost after keep-alive + 50 %
+		got := receive(t, wills, "the updated will")
+		if want := (pahoMessage{"willupd/second", "second will", 1, false}); got != want { // [MQTT-3.3.1-9]
+			t.Errorf("paho got %+v, want %+v", got, want)
+		}
+		late := pahoSubscribe(t, pahoClient(t, mqttAddr, "e2e-will-late"), "willupd/#", 1)
+		if got, want := receive(t, late, "the updated will, retained"), (pahoMessage{"willupd/second", "second will", 1, true}); got != want {
+			t.Errorf("late paho got %+v, want %+v", got, want)
+		}
+		select {
+		case m := <-wills:
+			t.Errorf("a second will: %+v", m)
+		case <-time.After(100 * time.Millisecond):
 		}
 	})
 
@@ -490,5 +548,190 @@ func TestGatewayOffAndAddressInUse(t *testing.T) {
 	err = run(context.Background(), []string{"--mqtt", "127.0.0.1:0", "--mqttsn", busy.LocalAddr().String(), "--data-dir", filepath.Join(dir, "data")}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "mqtt-sn listener") {
 		t.Fatalf("run with the MQTT-SN address in use: %v", err)
+	}
+}
+
+// The mqttsn section of the config file reaches the gateway: gateway_id and the ADVERTISE
+// interval and address (§6.1, on a broadcast address), keepalive_max_idle (E22) and
+// limits.max_connections (CONNACK 0x01 "congestion" past it).
+func TestGatewayConfigApplied(t *testing.T) {
+	noLeaks(t)
+	adv, err := net.ListenPacket("udp4", "127.255.255.255:0") // the loopback broadcast address
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adv.Close()
+	config := fmt.Sprintf(`
+limits:
+  max_connections: 2
+mqttsn:
+  gateway_id: 42
+  advertise_interval: 1s
+  advertise_address: %s
+  keepalive_max_idle: 1s
+  retry_interval: 1s
+`, adv.LocalAddr())
+	mqttAddr, snAddr, _ := snbridgeInProcess(t, config)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	defer cancel()
+
+	t.Run("ADVERTISE and GWINFO carry gateway_id", func(t *testing.T) {
+		buf := make([]byte, 64)
+		for range 2 { // the first at once, the next one advertise_interval later
+			adv.SetReadDeadline(time.Now().Add(waitFor))
+			n, _, err := adv.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("no ADVERTISE on %s: %v", adv.LocalAddr(), err)
+			}
+			if got, want := buf[:n], []byte{0x05, 0x00, 42, 0x00, 0x01}; !slices.Equal(got, want) {
+				t.Fatalf("ADVERTISE % x, want % x (gw 42, 1 s)", got, want)
+			}
+		}
+		info, err := snClient(t, snAddr, client.Options{}).SearchGateway(ctx, 1)
+		if err != nil || info.GatewayID != 42 {
+			t.Fatalf("SearchGateway: %+v, %v", info, err)
+		}
+	})
+
+	t.Run("keepalive_max_idle", func(t *testing.T) {
+		err := snClient(t, snAddr, client.Options{ClientID: "idle-long", KeepAlive: 2 * time.Second}).Connect(ctx)
+		if !errors.Is(err, packet.NotSupported) {
+			t.Fatalf("CONNECT with a keep-alive above keepalive_max_idle: %v, want CONNACK %v", err, packet.NotSupported)
+		}
+		wills := pahoSubscribe(t, pahoClient(t, mqttAddr, "idle-watcher"), "will/#", 1)
+		silent := snClient(t, snAddr, client.Options{ClientID: "idle-zero", KeepAlive: -1,
+			Will: &client.Will{Topic: "will/idle-zero", Payload: []byte("silent too long")}})
+		if err := silent.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		silent.Close() // keep-alive 0, and silent: held to keepalive_max_idle (1 s + 50 %)
+		if m := receive(t, wills, "will of the keep-alive-0 sensor"); m.topic != "will/idle-zero" {
+			t.Errorf("got %+v", m)
+		}
+		if d := time.Since(start); d < 1400*time.Millisecond {
+			t.Errorf("lost after %v, before keepalive_max_idle + 50%%", d)
+		}
+	})
+
+	t.Run("max_connections answered with congestion", func(t *testing.T) {
+		for _, id := range []string{"one", "two"} {
+			snConnect(t, snAddr, client.Options{ClientID: id, KeepAlive: time.Second})
+		}
+		err := snClient(t, snAddr, client.Options{ClientID: "three", KeepAlive: time.Second}).Connect(ctx)
+		if !errors.Is(err, packet.Congestion) {
+			t.Fatalf("third sensor: %v, want CONNACK %v", err, packet.Congestion)
+		}
+	})
+}
+
+// The will of a persistent sleeper survives a restart of snbridge (§6.3, §6.14): published when
+// its sleep timer ran out while snbridge was down, whether it comes back or never does, and when
+// it comes back in time but then sleeps past its timer.
+func TestSleeperWillAcrossRestart(t *testing.T) {
+	noLeaks(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "snbridge.yaml")
+	os.WriteFile(cfg, []byte("mqttsn:\n  advertise_interval: 0s\n  retry_interval: 1s\n"), 0o644)
+	mqttAddr, snAddr := freePort(t), freeUDPPort(t)
+	args := []string{"-c", cfg, "--mqtt", mqttAddr, "--mqttsn", snAddr, "--data-dir", filepath.Join(dir, "data"), "--log-level", "debug"}
+	_, stop := runInProcess(t, args)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	sleeper := func(id string, d time.Duration) *client.Client {
+		c := snClient(t, snAddr, client.Options{ClientID: id, Will: &client.Will{Topic: "will/" + id, Payload: []byte(id + " lost"), QoS: client.QoS1, Retain: true}})
+		if err := c.Connect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sleep(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	late := sleeper("late", time.Second)           // lost after 1.5 s (2.5 s at most): while snbridge is down
+	punctual := sleeper("punctual", 6*time.Second) // lost after 9 s: after it came back once
+	sleeper("absent", time.Second)                 // never comes back (its will is retained: it may come before the watcher subscribes)
+	slept := time.Now()
+	stop()
+	time.Sleep(time.Until(slept.Add(3 * time.Second)))
+	runInProcess(t, args)
+	wills := pahoSubscribe(t, pahoClient(t, mqttAddr, "will-watcher"), "will/#", 1)
+
+	if err := punctual.Poll(ctx); err != nil {
+		t.Fatalf("punctual sleeper after the restart: %v", err)
+	}
+	if err := late.Poll(ctx); !errors.Is(err, client.ErrGatewayDisconnect) {
+		t.Fatalf("late sleeper after the restart: %v, want ErrGatewayDisconnect (lost meanwhile)", err)
+	}
+	got := map[string]string{}
+	for timeout := time.After(20 * time.Second); len(got) < 3; {
+		select {
+		case m := <-wills:
+			got[m.topic] = m.payload
+		case <-timeout:
+			t.Fatalf("wills received: %v, want the three sleepers'", got)
+		}
+	}
+	if got["will/late"] != "late lost" || got["will/punctual"] != "punctual lost" || got["will/absent"] != "absent lost" {
+		t.Fatalf("wills %v", got)
+	}
+	if d := time.Since(slept); d < 9*time.Second {
+		t.Errorf("punctual sleeper lost %v after it slept, before its sleep timer (renewed at its PINGRESP)", d)
+	}
+}
+
+// A sensor's QoS 1 PUBLISH to a TCP subscriber whose queue is full: the gateway's PUBACK waits
+// for the broker's acknowledgement (publisher backpressure), while the gateway keeps serving
+// other sensors; once the subscriber makes room, the PUBACK comes and the message is delivered.
+func TestGatewayPublishHeldByFullSubscriber(t *testing.T) {
+	noLeaks(t)
+	const config = e2eConfig + `
+limits:
+  max_inflight: 1
+  max_queued: 1
+  admission_wait: 1m
+`
+	mqttAddr, snAddr, _ := snbridgeInProcess(t, config)
+	sub, _ := dialMQTT(t, mqttAddr, "full-sub", true)
+	sub.send(&mqttpacket.Subscribe{PacketID: 1, Subscriptions: []mqttpacket.Subscription{{Filter: "held/#", QoS: 1}}})
+	sub.expect()
+	pub := pahoClient(t, mqttAddr, "filler")
+	pahoPublish(t, pub, "held/t", 1, false, "in flight")
+	pahoPublish(t, pub, "held/t", 1, false, "queued")
+
+	sensor := snConnect(t, snAddr, client.Options{ClientID: "held-sensor", CleanSession: true, RetryInterval: 30 * time.Second})
+	published := make(chan error, 1)
+	go func() {
+		published <- sensor.Publish(context.Background(), "held/t", []byte("from the sensor"), client.QoS1, false)
+	}()
+	// The gateway is not stuck behind the held acknowledgement: other sensors are served.
+	for i := range 4 {
+		other := snConnect(t, snAddr, client.Options{ClientID: fmt.Sprint("other-", i), CleanSession: true})
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		if err := other.Ping(ctx); err != nil {
+			t.Fatalf("another sensor's PINGREQ while a PUBACK is held: %v", err)
+		}
+		cancel()
+	}
+	select {
+	case err := <-published:
+		t.Fatalf("sensor's PUBLISH acknowledged (%v) while the subscriber's queue is full", err)
+	default:
+	}
+	var got []string
+	for len(got) < 3 {
+		p, ok := sub.expect().(*mqttpacket.Publish)
+		if !ok {
+			continue
+		}
+		got = append(got, string(p.Payload))
+		sub.send(&mqttpacket.Puback{PacketID: p.PacketID})
+	}
+	if err := receive(t, published, "the sensor's PUBACK"); err != nil {
+		t.Fatalf("sensor's PUBLISH: %v", err)
+	}
+	if fmt.Sprint(got) != "[in flight queued from the sensor]" {
+		t.Fatalf("subscriber got %q", got)
 	}
 }

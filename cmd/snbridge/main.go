@@ -109,9 +109,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxPacketSize:  cfg.Limits.MaxPacketSize,
 		MaxInflight:    cfg.Limits.MaxInflight,
 		MaxQueued:      cfg.Limits.MaxQueued,
+		AdmissionWait:  cfg.Limits.AdmissionWait,
 		SysInterval:    cfg.Limits.SysInterval,
 	}
-	// The config's zero values: no limit, no $SYS.
+	// The config's zero values: no limit, no $SYS, no admission wait.
 	if opts.MaxInflight == 0 {
 		opts.MaxInflight = math.MaxUint16
 	}
@@ -120,6 +121,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	if opts.SysInterval == 0 {
 		opts.SysInterval = -1
+	}
+	if opts.AdmissionWait == 0 {
+		opts.AdmissionWait = -1
 	}
 	l := cfg.Listeners
 	if l.MQTT != "" {

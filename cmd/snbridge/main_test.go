@@ -20,6 +20,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
+
+	"snbridge/mqtt/packet"
 )
 
 // syncBuffer is an io.Writer safe for the logger and the test to share.
@@ -296,6 +298,183 @@ func TestKillMinus9KeepsAcknowledgedMessages(t *testing.T) {
 	// SIGTERM: a clean stop, exit status 0.
 	if err := d2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("exit after SIGTERM: %v; log:\n%s", err, d2.logs.String())
+	}
+}
+
+// rawMQTT is an MQTT client on the codec, for flows paho hides (a PUBLISH resent with DUP, a
+// PUBREL held back).
+type rawMQTT struct {
+	t  *testing.T
+	nc net.Conn
+	r  *packet.Reader
+}
+
+func dialMQTT(t *testing.T, addr, id string, clean bool) (*rawMQTT, bool) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	c := &rawMQTT{t: t, nc: nc, r: packet.NewReader(nc, 0)}
+	c.send(&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: id, CleanSession: clean, KeepAlive: 60})
+	ack, ok := c.expect().(*packet.Connack)
+	if !ok || ack.ReturnCode != 0 {
+		t.Fatalf("connect %s: %+v", id, ack)
+	}
+	return c, ack.SessionPresent
+}
+
+func (c *rawMQTT) send(p packet.Packet) {
+	c.t.Helper()
+	buf, err := packet.Append(nil, p)
+	if err == nil {
+		_, err = c.nc.Write(buf)
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *rawMQTT) expect() packet.Packet {
+	c.t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	p, err := c.r.ReadPacket()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return p
+}
+
+// expectAck reads the next packet and checks its type and packet id.
+func (c *rawMQTT) expectAck(typ packet.Type, pid uint16) {
+	c.t.Helper()
+	p := c.expect()
+	var got uint16
+	switch a := p.(type) {
+	case *packet.Puback:
+		got = a.PacketID
+	case *packet.Pubrec:
+		got = a.PacketID
+	case *packet.Pubcomp:
+		got = a.PacketID
+	case *packet.Pubrel:
+		got = a.PacketID
+	}
+	if p.Type() != typ || got != pid {
+		c.t.Fatalf("got %v %d, want %v %d", p.Type(), got, typ, pid)
+	}
+}
+
+// A QoS 2 PUBLISH that the broker PUBREC'd before kill -9, resent with DUP after the restart
+// by a client whose session is persistent, reaches the subscriber once [MQTT-4.3.3-2].
+func TestKillMinus9InboundQoS2ExactlyOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := freePort(t)
+	args := []string{"--mqtt", addr, "--data-dir", dir}
+	d := startDaemon(t, args...)
+	sub := connectPaho(t, addr, "durable-sub", false, nil)
+	if tok := sub.Subscribe("x/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("subscribe:", tok.Error())
+	}
+	sub.Disconnect(50)
+
+	pub, _ := dialMQTT(t, addr, "qos2-pub", false)
+	pub.send(&packet.Publish{Topic: "x/1", QoS: 2, PacketID: 9, Payload: []byte("exactly-once")})
+	pub.expectAck(packet.PUBREC, 9)
+	if err := d.stop(t, syscall.SIGKILL); err == nil {
+		t.Fatal("killed process exited cleanly?")
+	}
+
+	d2 := startDaemon(t, args...)
+	pub, present := dialMQTT(t, addr, "qos2-pub", false)
+	if !present {
+		t.Fatal("publisher's session not present after kill -9 and restart")
+	}
+	pub.send(&packet.Publish{Topic: "x/1", QoS: 2, PacketID: 9, Dup: true, Payload: []byte("exactly-once")})
+	pub.expectAck(packet.PUBREC, 9)
+	pub.send(&packet.Pubrel{PacketID: 9})
+	pub.expectAck(packet.PUBCOMP, 9)
+	pub.send(&packet.Publish{Topic: "x/1", QoS: 1, PacketID: 10, Payload: []byte("marker")})
+	pub.expectAck(packet.PUBACK, 10)
+
+	var mu sync.Mutex
+	var got []string
+	marker := make(chan struct{})
+	c := connectPaho(t, addr, "durable-sub", false, func(_ paho.Client, m paho.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, string(m.Payload()))
+		if string(m.Payload()) == "marker" {
+			close(marker)
+		}
+	})
+	defer c.Disconnect(50)
+	select {
+	case <-marker:
+	case <-time.After(15 * time.Second):
+		t.Fatal("marker not delivered")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != "[exactly-once marker]" {
+		t.Fatalf("subscriber got %q, want the QoS 2 message once, then the marker", got)
+	}
+	if err := d2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+}
+
+// A QoS 2 delivery the subscriber PUBREC'd before kill -9 goes on with PUBREL after the
+// restart, and one it received without acknowledging comes again with the same packet id, so
+// the subscriber's own QoS 2 state keeps it from delivering either twice [MQTT-4.3.3-1..2].
+func TestKillMinus9OutboundQoS2Resumes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := freePort(t)
+	args := []string{"--mqtt", addr, "--data-dir", dir}
+	d := startDaemon(t, args...)
+	sub, _ := dialMQTT(t, addr, "qos2-sub", false)
+	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "y/#", QoS: 2}}})
+	sub.expect()
+	pub := connectPaho(t, addr, "pub", true, nil)
+	for _, m := range []string{"rec", "unacked"} {
+		if tok := pub.Publish("y/1", 2, false, m); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatal("publish:", tok.Error())
+		}
+	}
+	first, ok1 := sub.expect().(*packet.Publish)
+	second, ok2 := sub.expect().(*packet.Publish)
+	if !ok1 || !ok2 || string(first.Payload) != "rec" || string(second.Payload) != "unacked" {
+		t.Fatalf("subscriber got %+v, %+v", first, second)
+	}
+	sub.send(&packet.Pubrec{PacketID: first.PacketID})
+	if p, ok := sub.expect().(*packet.Pubrel); !ok || p.PacketID != first.PacketID {
+		t.Fatalf("want PUBREL %d, got %+v", first.PacketID, p)
+	}
+	// PUBREL has come, PUBCOMP not sent: kill the broker.
+	if err := d.stop(t, syscall.SIGKILL); err == nil {
+		t.Fatal("killed process exited cleanly?")
+	}
+	pub.Disconnect(0)
+
+	d2 := startDaemon(t, args...)
+	sub, present := dialMQTT(t, addr, "qos2-sub", false)
+	if !present {
+		t.Fatal("subscriber's session not present after kill -9 and restart")
+	}
+	if p, ok := sub.expect().(*packet.Pubrel); !ok || p.PacketID != first.PacketID {
+		t.Fatalf("after restart want PUBREL %d for the PUBREC'd message, got %+v", first.PacketID, p)
+	}
+	sub.send(&packet.Pubcomp{PacketID: first.PacketID})
+	p, ok := sub.expect().(*packet.Publish)
+	if !ok || string(p.Payload) != "unacked" || p.PacketID != second.PacketID || !p.Dup {
+		t.Fatalf("after restart want PUBLISH %q id %d with DUP, got %+v", "unacked", second.PacketID, p)
+	}
+	sub.send(&packet.Pubrec{PacketID: p.PacketID})
+	sub.expectAck(packet.PUBREL, p.PacketID)
+	sub.send(&packet.Pubcomp{PacketID: p.PacketID})
+	if err := d2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }
 

@@ -16,25 +16,11 @@ import (
 	"go.uber.org/goleak"
 
 	"snbridge/mqttsn/packet"
+	"snbridge/simulator/simtest"
 )
 
 // lockedBuffer is a goroutine-safe writer whose content can be awaited.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer struct{ simtest.LogBuffer }
 
 // await polls until re matches, bounded in time.
 func (l *lockedBuffer) await(t *testing.T, re *regexp.Regexp) []string {

@@ -18,8 +18,8 @@ func leakCheck(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-// fakeWorld: the simulator's fake gateway in front of an in-memory broker, until snbridge's own
-// gateway lands in main.
+// fakeWorld: the simulator's fake gateway in front of an in-memory broker (fast, in-process);
+// snbridge_test.go runs the same tools against the snbridge daemon.
 func fakeWorld(t *testing.T) (*simtest.FakeGateway, []string) {
 	t.Helper()
 	gw, err := simtest.StartFakeGateway(simtest.NewHub(), map[uint16]string{7: "site/alarm"}, simtest.Faults{})

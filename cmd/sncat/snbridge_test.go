@@ -1,10 +1,6 @@
-//go:build e2e
-
-// End-to-end tests against the snbridge daemon, built from cmd/snbridge; they need its MQTT-SN
-// gateway wired in (run: make test-e2e, or go test -tags e2e ./cmd/snsim ./cmd/sncat). The tag
-// goes once the gateway is in main and these pass there.
-
 package main
+
+// End-to-end: sncat against the snbridge daemon, built from cmd/snbridge (simtest.StartSnbridge).
 
 import (
 	"context"
@@ -38,6 +34,38 @@ func TestPubToSubThroughSnbridge(t *testing.T) {
 			}
 			if want := strings.Repeat(topic+" hello "+q+"\n", 3); r.out != want {
 				t.Fatalf("sub printed %q, want %q", r.out, want)
+			}
+		})
+	}
+}
+
+// TestSleepingSubThroughSnbridge: sncat sub --sleep falls asleep on the real gateway (§6.14);
+// what is published meanwhile — at QoS 0 too, the gateway buffers every QoS — arrives when
+// it polls, in order and once.
+func TestSleepingSubThroughSnbridge(t *testing.T) {
+	sb := simtest.StartSnbridge(t, "retry_interval: 500ms")
+	host, port, _ := strings.Cut(sb.Gateway, ":")
+	conn := []string{"-h", host, "-p", port, "--retry", "500ms"}
+	for _, q := range []string{"0", "1", "2"} {
+		t.Run("QoS"+q, func(t *testing.T) {
+			topic := "e2e/sncat/sleeper/" + q
+			done := make(chan subResult, 1)
+			var out, errb lockedBuffer
+			go func() {
+				err := run(context.Background(), append([]string{"sub", "-d", "-t", topic, "-q", q, "-C", "3", "-W", "20",
+					"--sleep", "2s", "-i", "e2e-sleeper-" + q}, conn...), &out, &errb)
+				done <- subResult{out.String(), errb.String(), err}
+			}()
+			errb.await(t, regexp.MustCompile(`msg=asleep`)) // DISCONNECT(2s) acknowledged
+			for _, m := range []string{"one", "two", "three"} {
+				pub(t, append([]string{"-t", topic, "-q", q, "-m", m, "-i", "e2e-waker-" + q}, conn...)...)
+			}
+			r := awaitSub(t, done)
+			if r.err != nil {
+				t.Fatalf("sub: %v\n%s\nsnbridge:\n%s", r.err, r.errb, sb.Log.String())
+			}
+			if r.out != "one\ntwo\nthree\n" {
+				t.Fatalf("sleeping sub printed %q\n%s", r.out, r.errb)
 			}
 		})
 	}

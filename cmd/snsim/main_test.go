@@ -21,7 +21,8 @@ func leakCheck(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-// world is mosquitto plus the fake MQTT-SN gateway in front of it (until snbridge's lands).
+// world is mosquitto plus the fake MQTT-SN gateway in front of it, which can break a guarantee
+// on purpose (simtest.Faults); snbridge_test.go runs against the snbridge daemon.
 type world struct {
 	broker, gateway string
 }

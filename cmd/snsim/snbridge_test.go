@@ -1,10 +1,9 @@
-//go:build e2e
-
-// End-to-end tests against the snbridge daemon, built from cmd/snbridge; they need its MQTT-SN
-// gateway wired in (run: make test-e2e, or go test -tags e2e ./cmd/snsim ./cmd/sncat). The tag
-// goes once the gateway is in main and these pass there.
-
 package main
+
+// End-to-end tests against the snbridge daemon, built from cmd/snbridge (simtest.StartSnbridge):
+// the scenarios of issue 5, each judged by the verdict the QoS guarantees demand. They run in
+// plain `go test` (and `make test`); `make test-e2e` runs just these. Each test has its own
+// daemon, so they run in parallel (at most -parallel, GOMAXPROCS by default, at a time).
 
 import (
 	"bytes"
@@ -17,8 +16,14 @@ import (
 	"snbridge/simulator/simtest"
 )
 
-// These tests drive the real snbridge daemon (built from cmd/snbridge) with the scenarios the
-// issue names, and check the verdict its guarantees demand.
+// heavy admits one 1 000-sensor scenario at a time: two of them at once, under the race
+// detector on a busy 2-core machine, starve the simulated sensors of CPU until they give up.
+var heavy = make(chan struct{}, 1)
+
+func oneHeavyAtATime(t *testing.T) {
+	heavy <- struct{}{}
+	t.Cleanup(func() { <-heavy })
+}
 
 // gatewayTuning shortens the gateway's retransmission timer so a lossy run ends in seconds.
 const gatewayTuning = "retry_interval: 500ms\nmax_retries: 8"
@@ -56,9 +61,16 @@ func runAgainstSnbridge(t *testing.T, args ...string) (jsonReport, string, error
 }
 
 func TestSnbridge1000LossySensorsKeepTheirGuarantees(t *testing.T) {
-	rep, out, err := runAgainstSnbridge(t, "../../configs/scenarios/lossy-1000.yaml")
+	t.Parallel()
+	oneHeavyAtATime(t)
+	html := filepath.Join(t.TempDir(), "report.html")
+	rep, out, err := runAgainstSnbridge(t, "../../configs/scenarios/lossy-1000.yaml", "--report", html)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	// The run's own report renders: headless Chromium draws a page with charts and tables.
+	if png := simtest.Screenshot(t, html); len(png) < 20000 {
+		t.Errorf("screenshot of the report only %d bytes: page probably blank", len(png))
 	}
 	if !rep.Pass || rep.Link.Lost == 0 || rep.Link.Duplicated == 0 {
 		t.Fatalf("report %+v\n%s", rep, out)
@@ -77,10 +89,12 @@ func TestSnbridge1000LossySensorsKeepTheirGuarantees(t *testing.T) {
 }
 
 func TestSnbridgeSleepingActuatorsReceiveCommands(t *testing.T) {
+	t.Parallel()
+	oneHeavyAtATime(t)
 	sc := filepath.Join(t.TempDir(), "sleepy.yaml")
 	if err := os.WriteFile(sc, []byte(`
-duration: 15s
-drain: 15s
+duration: 12s
+drain: 10s
 seed: 5
 groups:
   - name: valve
@@ -126,6 +140,7 @@ groups:
 }
 
 func TestSnbridgeAcceptsForwarderEncapsulation(t *testing.T) {
+	t.Parallel()
 	sc := filepath.Join(t.TempDir(), "forwarded.yaml")
 	if err := os.WriteFile(sc, []byte(`
 duration: 6s
@@ -145,18 +160,24 @@ groups:
 	if err != nil || !rep.Pass {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	// Every message through the forwarders, none lost. (QoS 1 is at least once: a sensor slow
+	// to PUBACK on a busy machine gets the gateway's retransmission, a duplicate the verdict
+	// allows.)
 	for _, s := range rep.Streams {
-		if s.Counts.Delivered < 100 || s.Counts.Delivered != s.Counts.Sent || s.Counts.Duplicates != 0 {
+		if s.Counts.Delivered < 100 || s.Counts.Delivered != s.Counts.Sent {
 			t.Errorf("%s QoS %d: %+v", s.Direction, s.QoS, s.Counts)
 		}
 	}
 }
 
 // TestSnbridgeSleepingQoS2CommandsExactlyOnce: QoS 2 commands to persistent sensors that sleep
-// and wake with CONNECT over a duplicating link. A duplicated wake CONNECT makes the gateway
-// restart the connection (E27); the QoS 2 delivery in flight must then not reach the sensor
-// again under a new MsgId.
+// and wake with CONNECT (pumps) or PINGREQ (valves) over a lossy, duplicating link. A
+// duplicated wake CONNECT makes the gateway restart the connection (E27); a sleeper whose wake
+// messages are all lost is declared lost by its sleep timer (E16) and connects anew; the
+// broker's resends on waking race the sensor's acknowledgements. Through all of it a QoS 2
+// command reaches its sensor exactly once.
 func TestSnbridgeSleepingQoS2CommandsExactlyOnce(t *testing.T) {
+	t.Parallel()
 	sc := filepath.Join(t.TempDir(), "pumps.yaml")
 	if err := os.WriteFile(sc, []byte(`
 duration: 15s
@@ -172,11 +193,34 @@ groups:
     sleep: {awake: 2s, duration: 3s, wake: connect}
     publish: {topic: "e2e/{group}/{id}/flow", qos: 1, interval: 1s}
     impair: {loss: 10%, duplicate: 10%}
+  - name: valve
+    count: 50
+    client_id: "q2valve-{index:02}"
+    clean_session: false
+    ramp: 2s
+    subscriptions: [{topic: "e2e/{group}/{id}/cmd", qos: 2, command_rate: 20/s}]
+    sleep: {awake: 1s, duration: 3s, wake: pingreq}
+    impair: {loss: 10%, duplicate: 10%}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rep, out, err := runAgainstSnbridge(t, sc)
 	if err != nil || !rep.Pass {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Link.Lost == 0 || rep.Link.Duplicated == 0 {
+		t.Fatalf("the link neither lost nor duplicated: %+v", rep.Link)
+	}
+	down := 0
+	for _, s := range rep.Streams {
+		if s.Direction == "downlink" {
+			down += s.Counts.Delivered
+			if s.QoS != 2 || s.Counts.Duplicates != 0 || s.Counts.Delivered != s.Counts.Sent {
+				t.Errorf("commands: QoS %d %+v", s.QoS, s.Counts)
+			}
+		}
+	}
+	if down < 400 { // 2 × 20/s for 15 s
+		t.Fatalf("only %d QoS 2 commands delivered\n%s", down, out)
 	}
 }

@@ -25,6 +25,7 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultWriteTimeout   = 30 * time.Second
 	DefaultSysInterval    = 10 * time.Second
+	DefaultAdmissionWait  = 5 * time.Second
 )
 
 // Listener is one network endpoint the broker accepts MQTT connections on.
@@ -59,6 +60,10 @@ type Options struct {
 	ConnectTimeout time.Duration // time to send CONNECT after the TCP connection; 0: 10 s
 	WriteTimeout   time.Duration // a socket write blocked this long closes the connection; 0: 30 s
 	SysInterval    time.Duration // period of $SYS/broker/...; 0: 10 s; negative: off
+	// AdmissionWait is how long a QoS 1/2 PUBLISH, and its acknowledgement, may wait for a
+	// connected subscriber whose queue is full before that subscriber drops it; 0: 5 s;
+	// negative: no wait, drop at once.
+	AdmissionWait time.Duration
 }
 
 // Errors reported to in-process clients and in logs as disconnect reasons.
@@ -99,6 +104,10 @@ type Broker struct {
 
 	commits *committer // nil without a store
 
+	admMu      sync.Mutex // the held publishers (admission.go)
+	admissions map[*admission]struct{}
+	admClosed  bool
+
 	stats       stats
 	sysRetained atomic.Int64 // retained $SYS/broker messages of our own
 	started     time.Time
@@ -133,6 +142,9 @@ func New(opts Options) (*Broker, error) {
 	}
 	if opts.SysInterval == 0 {
 		opts.SysInterval = DefaultSysInterval
+	}
+	if opts.AdmissionWait == 0 {
+		opts.AdmissionWait = DefaultAdmissionWait
 	}
 	log := opts.Logger
 	if log == nil {
@@ -259,6 +271,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	for _, l := range locals {
 		l.shutdown()
 	}
+	b.abortAdmissions()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
 	select {

@@ -47,6 +47,7 @@ type conn struct {
 
 	inline         inlineWriter
 	pendingCommits atomic.Int32 // acks waiting for the committer; later acks queue behind them
+	held           heldAcks     // acks waiting for subscribers' queues (admission.go)
 	batch          store.Batch
 	matchBuf       []topic.Subscriber[*session]
 }
@@ -386,6 +387,9 @@ func (c *conn) connect(p *packet.Connect) bool {
 func (c *conn) readLoop(r *packet.Reader) {
 	reading := false
 	for {
+		if c.held.n.Load() >= maxHeldAcks {
+			c.waitHeld()
+		}
 		if r.Buffered() == 0 {
 			c.flushInline()
 			reading = false
@@ -460,16 +464,14 @@ func (c *conn) handle(p packet.Packet) error {
 	case *packet.Puback:
 		c.sess.complete(p.PacketID, 1)
 	case *packet.Pubrec:
-		c.sess.received(p.PacketID)
-		c.pushOwn(outPacket{typ: packet.PUBREL, pid: p.PacketID})
+		c.batch.Reset()
+		c.sess.received(p.PacketID, &c.batch)
+		c.pubrelDurable(p.PacketID, &c.batch)
 	case *packet.Pubcomp:
 		c.sess.complete(p.PacketID, 2)
 	case *packet.Pubrel:
-		s := c.sess
-		s.mu.Lock()
-		delete(s.qos2In, p.PacketID)
-		s.mu.Unlock()
-		c.ack(outPacket{typ: packet.PUBCOMP, pid: p.PacketID}, nil)
+		c.sess.releaseQoS2(p.PacketID, &c.batch)
+		c.ack(outPacket{typ: packet.PUBCOMP, pid: p.PacketID}, nil, nil)
 	case *packet.Subscribe:
 		codes := make([]byte, len(p.Subscriptions))
 		for i, sub := range p.Subscriptions {
@@ -508,27 +510,22 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	}
 	b := c.b
 	b.stats.pubReceived.Add(1)
-	s := c.sess
-	if p.QoS == 2 {
-		s.mu.Lock()
-		_, seen := s.qos2In[p.PacketID]
-		if !seen {
-			if s.qos2In == nil {
-				s.qos2In = make(map[uint16]struct{})
-			}
-			s.qos2In[p.PacketID] = struct{}{}
-		}
-		s.mu.Unlock()
-		if seen {
-			// Already routed: only acknowledge again [MQTT-4.3.3-2].
-			c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, nil)
-			return nil
-		}
-	}
 	c.batch.Reset()
+	if p.QoS == 2 && c.sess.receiveQoS2(p.PacketID, p.Dup, &c.batch) {
+		// Already routed: only acknowledge again [MQTT-4.3.3-2], once every write submitted
+		// before is durable, the first PUBLISH's included (perhaps on an older connection):
+		// its PUBREL's delete must not overtake the id's write.
+		c.ackHeld(outPacket{typ: packet.PUBREC, pid: p.PacketID}, nil, nil)
+		return nil
+	}
+	var held *admission
 	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
 		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)
-		b.route(m, &c.batch, &c.matchBuf)
+		var hold **admission
+		if p.QoS > 0 {
+			hold = &held
+		}
+		b.route(m, &c.batch, &c.matchBuf, hold)
 	} else {
 		b.stats.pubDropped.Add(1)
 		b.log.Debug("publish denied", "client", c.clientID, "topic", p.Topic)
@@ -537,17 +534,21 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 	case 0:
 		b.commitLazy(&c.batch)
 	case 1:
-		c.ack(outPacket{typ: packet.PUBACK, pid: p.PacketID}, &c.batch)
+		c.ack(outPacket{typ: packet.PUBACK, pid: p.PacketID}, &c.batch, held)
 	case 2:
-		c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, &c.batch)
+		c.ack(outPacket{typ: packet.PUBREC, pid: p.PacketID}, &c.batch, held)
 	}
 	return nil
 }
 
-// ack sends an acknowledgement once batch is durable, keeping acknowledgements in the order
-// the PUBLISH packets came [MQTT-4.6.0-2..3]: while one waits for the store, later ones queue
-// behind it.
-func (c *conn) ack(p outPacket, batch *store.Batch) {
+// ack sends an acknowledgement once batch is durable and held (nil: none) admitted, keeping
+// acknowledgements in the order the PUBLISH packets came [MQTT-4.6.0-2..3]: while one waits
+// for the store or for an admission, later ones queue behind it.
+func (c *conn) ack(p outPacket, batch *store.Batch, held *admission) {
+	if held != nil || c.held.n.Load() > 0 {
+		c.ackHeld(p, batch, held)
+		return
+	}
 	needs := batch != nil && batch.Len() > 0
 	if !needs && c.pendingCommits.Load() == 0 {
 		c.pushOwn(p)
@@ -563,6 +564,24 @@ func (c *conn) ack(p outPacket, batch *store.Batch) {
 		c.pendingCommits.Add(-1)
 		if err != nil {
 			b.log.Error("store: commit failed; not acknowledging", "client", c.clientID, "err", err)
+			c.close(err)
+			return
+		}
+		c.push(p)
+	})
+}
+
+// pubrelDurable sends PUBREL once batch (the PUBREC'd state) is durable. PUBRELs keep their
+// order through the committer; they do not wait for held acknowledgements.
+func (c *conn) pubrelDurable(pid uint16, batch *store.Batch) {
+	p := outPacket{typ: packet.PUBREL, pid: pid}
+	if batch.Len() == 0 {
+		c.pushOwn(p)
+		return
+	}
+	c.b.commits.submit(batch, func(err error) {
+		if err != nil {
+			c.b.log.Error("store: commit failed; not releasing", "client", c.clientID, "err", err)
 			c.close(err)
 			return
 		}

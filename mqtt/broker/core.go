@@ -62,6 +62,15 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 		}
 	}
 	b.mu.Unlock()
+	if s.stored() && s.queueQoS0 != o.queueQoS0 {
+		// Kept with the session: restored after a restart, a sleeping MQTT-SN client that
+		// has not woken yet still gets its QoS 0 messages buffered (MQTT-SN §6.14).
+		if o.queueQoS0 {
+			batch.PutData(o.clientID, queueQoS0Key, []byte{1})
+		} else {
+			batch.DeleteData(o.clientID, queueQoS0Key)
+		}
+	}
 	if batch.Len() > 0 {
 		if err := b.store.Commit(&batch); err != nil {
 			b.log.Error("store: session write failed", "client", o.clientID, "err", err)
@@ -87,6 +96,7 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 // s.mu are held.
 func (b *Broker) discardLocked(s *session, batch *store.Batch) {
 	s.gone = true
+	s.dropWaiting(nil, "session ended")
 	for f := range s.subs {
 		b.subs.Unsubscribe(f, s)
 	}
@@ -113,6 +123,7 @@ func (b *Broker) detach(s *session, out sink, abnormal bool) {
 	}
 	s.out, s.owner = nil, nil
 	s.suspended = false
+	s.dropWaiting(nil, "client went offline with its queue full")
 	will := s.will
 	s.will = nil
 	username := s.username
@@ -136,7 +147,7 @@ func (b *Broker) publishWill(clientID, username string, w *Will) {
 	m := &message{topic: w.Topic, payload: w.Payload, qos: w.QoS, retain: w.Retain}
 	var batch store.Batch
 	var buf []topic.Subscriber[*session]
-	b.route(m, &batch, &buf)
+	b.route(m, &batch, &buf, nil)
 	if batch.Len() > 0 {
 		if err := b.store.Commit(&batch); err != nil {
 			b.log.Error("store: will write failed", "client", clientID, "err", err)
@@ -148,8 +159,9 @@ func (b *Broker) publishWill(clientID, username string, w *Will) {
 // route delivers m to every matching subscription at min(publish QoS, granted QoS)
 // [MQTT-3.8.4-6], once per session at the highest granted QoS of its matching filters
 // [MQTT-3.3.5-1], and keeps or deletes the retained message [MQTT-3.3.1-5], [MQTT-3.3.1-10].
-// Store writes go to batch (nil: nothing stored).
-func (b *Broker) route(m *message, batch *store.Batch, buf *[]topic.Subscriber[*session]) {
+// Store writes go to batch (nil: nothing stored). With held non-nil, connected sessions whose
+// queue is full hold a QoS 1/2 message in *held instead of dropping it (admission.go).
+func (b *Broker) route(m *message, batch *store.Batch, buf *[]topic.Subscriber[*session], held **admission) {
 	if m.retain {
 		stored := batch != nil && b.store != nil
 		if len(m.payload) == 0 {
@@ -166,7 +178,7 @@ func (b *Broker) route(m *message, batch *store.Batch, buf *[]topic.Subscriber[*
 	subs := b.subs.Match(m.topic, (*buf)[:0])
 	for _, sub := range subs {
 		// Forwarded to existing subscribers with RETAIN 0 [MQTT-3.3.1-9].
-		sub.Key.deliver(m, min(sub.QoS, m.qos), false, batch)
+		sub.Key.deliver(m, min(sub.QoS, m.qos), false, batch, held)
 	}
 	clear(subs)
 	*buf = subs[:0]
@@ -214,7 +226,7 @@ func (b *Broker) sendRetained(s *session, filter string, granted byte) {
 	}
 	var batch store.Batch
 	for _, m := range ms {
-		s.deliver(m, min(m.qos, granted), true, &batch)
+		s.deliver(m, min(m.qos, granted), true, &batch, nil)
 	}
 	b.commitLazy(&batch)
 }
@@ -237,11 +249,12 @@ func (b *Broker) unsubscribe(s *session, filter string) {
 	}
 }
 
+// commitLazy writes batch without waiting for the disk, in order behind the durable writes
+// submitted before it (committer.submitLazy): a delivery's delete never lands before the write
+// that stored it.
 func (b *Broker) commitLazy(batch *store.Batch) {
 	if batch.Len() == 0 || b.store == nil {
 		return
 	}
-	if err := b.store.CommitLazy(batch); err != nil {
-		b.log.Error("store: lazy write failed", "err", err)
-	}
+	b.commits.submitLazy(batch)
 }

@@ -3,7 +3,9 @@
 // WebSocket), and in-process clients (ConnectLocal) for the MQTT-SN gateway and the bridge.
 //
 // Contract: knows nothing of MQTT-SN or the bridge; those attach as in-process clients through
-// LocalClient, with the same session, QoS, will, retain and queueing semantics as a TCP client.
+// LocalClient, with the same session, QoS, will, retain and queueing semantics as a TCP client
+// (a handler that is a LocalReleaser takes QoS 2 in two steps, Received then Ack, and gets the
+// PUBREL resends as a TCP client would).
 // New restores the state kept in Options.Store and starts nothing; Serve blocks until its
 // context ends or Shutdown is called; Shutdown is idempotent and waits for every goroutine the
 // broker started. The caller owns the store and closes it after Shutdown.
@@ -32,8 +34,26 @@
 // write is durable. One committer goroutine groups the writes of every connection into one
 // Commit; a connection keeps reading meanwhile, and its later acknowledgements queue behind
 // the pending one, so they stay in order [MQTT-4.6.0-2..3]. Deletes after acknowledgements
-// use CommitLazy: a crash may redeliver, never lose. Packet ids of QoS 1 messages in flight are
-// not stored: after a restart those messages are sent again from the queue with new ids.
+// are lazy (CommitLazy, nobody waits), but pass through the same committer, so that they land
+// after the writes submitted before them (a subscriber may acknowledge a message before the
+// write that stores it is on disk): a crash may redeliver, never lose.
+//
+// Outbound packet ids survive a crash. A stored delivery's packet id is given by its store
+// sequence number (1..65535 in turn; another id, stored, only if that one is still in flight),
+// so after a restart it goes out again with the id it may already have had: a QoS 2 subscriber
+// that PUBREC'd it answers PUBREC again instead of delivering it twice [MQTT-4.3.3-2]. A
+// delivery sent at once on routing is stored with its id and DUP, and after a restart is resent
+// first, as in flight, with DUP [MQTT-4.4.0-1]; one sent later from the queue comes back with
+// its id but DUP 0. PUBREL answers a PUBREC only once the PUBREC'd state is durable, so the
+// flow resumes with PUBREL, never with the PUBLISH [MQTT-4.3.3-1].
+//
+// The packet id of an inbound QoS 2 PUBLISH of a persistent session is stored in the same
+// write as the message it routed, so PUBREC means "stored and id remembered": resent with DUP
+// after a crash, it is acknowledged, not routed again [MQTT-4.3.3-2]; PUBREL deletes the id
+// lazily, so after a crash a restored id counts only for a PUBLISH with DUP: with DUP 0 it is
+// a new message reusing the id [MQTT-3.3.1-1], and routed. LocalOptions.QueueQoS0 is stored with the session too, so that a sleeping
+// MQTT-SN client restored after a restart keeps buffering QoS 0 before it wakes. Both are
+// session data under keys starting with 0x00, which LocalClient.PutData refuses.
 //
 // # Limits and overflow policies
 //
@@ -41,15 +61,24 @@
 //     acknowledgement per session; more wait in the session's queue, in order.
 //   - Session queue (Options.MaxQueued, default 1000): when full, the oldest queued QoS 0
 //     message is dropped; if there is none, the new message is dropped (QoS 1/2 drops are
-//     logged at the first and every 1000th); every drop counts in
+//     logged at the first and every 1000th), except as below; every drop counts in
 //     $SYS/broker/publish/messages/dropped. QoS 0 messages are queued for offline sessions only
 //     for in-process clients that ask (LocalOptions.QueueQoS0, MQTT-SN §6.14).
+//   - Backpressure: a QoS 1/2 PUBLISH that the full queue of a connected session (network or
+//     in-process, not suspended) cannot take waits beside that queue, and the publisher's
+//     acknowledgement (PUBACK, PUBREC, LocalClient.Publish's done) waits until every such
+//     session has taken it, in order with the connection's other acknowledgements. A network
+//     publisher with 64 acknowledgements held is not read from until one goes, so TCP holds it
+//     back. The wait ends, and the policy above applies (drop, count, log, acknowledge), after
+//     Options.AdmissionWait (default 5 s) or when the subscriber goes offline or is suspended:
+//     a stuck subscriber (or two clients each waiting to publish to the other) slows its
+//     publishers for that long, never freezes the broker. Offline sessions keep the plain
+//     bounded queue. A QoS 0 flood is never held.
 //   - Slow consumer: QoS 0 messages beyond Options.OutboundQueue waiting for a client's socket
 //     are dropped and counted; QoS 1/2 messages beyond the window wait in the session queue,
-//     whose policy above applies, connected or not (as mosquitto's max_queued_messages). A
-//     network client that does not read its socket at all, so that more than
-//     4×OutboundQueue + 4×MaxInflight packets pile up for it, is disconnected (its will is
-//     published; a persistent session keeps its queue).
+//     whose policies above apply. A network client that does not read its socket at all, so
+//     that more than 4×OutboundQueue + 4×MaxInflight packets pile up for it, is disconnected
+//     (its will is published; a persistent session keeps its queue).
 //   - A client that sends a malformed packet, a packet above Options.MaxPacketSize, a second
 //     CONNECT, or anything before CONNECT is disconnected and the reason logged; nobody else
 //     notices. Beyond Options.MaxConnections new connections are closed at once.

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,7 +16,7 @@ type LocalOptions struct {
 	CleanSession bool
 	Username     string // for ACLs; "" = anonymous local client
 	Will         *Will
-	QueueQoS0    bool // keep QoS 0 messages for this session while suspended/offline (MQTT-SN §6.14)
+	QueueQoS0    bool // keep QoS 0 messages for this session while suspended/offline (MQTT-SN §6.14); stored with a persistent session
 	MaxInflight  int  // deliveries outstanding before the broker holds further ones; 0 = broker default
 }
 
@@ -27,6 +28,14 @@ type LocalOptions struct {
 type LocalHandler interface {
 	Deliver(m Message, packetID uint16)
 	Closed(reason error) // taken over by another connection with the same client id, or broker shutdown
+}
+
+// LocalReleaser is a LocalHandler whose client takes QoS 2 deliveries in two steps, as an MQTT
+// client does: it calls LocalClient.Received on the PUBREC, then Ack on the PUBCOMP. On a
+// reconnect or Resume the broker then resends a received delivery as Release(packetID) — the
+// PUBREL — instead of the PUBLISH [MQTT-4.4.0-1].
+type LocalReleaser interface {
+	Release(packetID uint16)
 }
 
 // LocalClient is an in-process client: a session of the broker without a socket (the MQTT-SN
@@ -41,7 +50,10 @@ type LocalClient struct {
 	closed atomic.Bool
 }
 
-var errEmptyLocalID = errors.New("broker: an in-process client needs a client id")
+var (
+	errEmptyLocalID  = errors.New("broker: an in-process client needs a client id")
+	errBrokerDataKey = errors.New("broker: session data keys starting with 0x00 are the broker's own")
+)
 
 // ConnectLocal attaches a session exactly as a TCP CONNECT would (takeover, clean-session,
 // session-present, will), without a socket. Queued messages of a persistent session are
@@ -82,7 +94,13 @@ func (c *LocalClient) publish(d delivery) bool {
 	return true
 }
 
-func (c *LocalClient) pubrel(uint16) {}
+// pubrel resends PUBREL for a QoS 2 delivery the client marked Received, to a handler that
+// takes it (LocalReleaser); the delivery stays in flight until Ack.
+func (c *LocalClient) pubrel(pid uint16) {
+	if r, ok := c.h.(LocalReleaser); ok {
+		r.Release(pid)
+	}
+}
 
 func (c *LocalClient) closeSink(reason error) {
 	if c.closed.CompareAndSwap(false, true) {
@@ -103,8 +121,11 @@ var batchPool = sync.Pool{New: func() any { return new(store.Batch) }}
 var matchPool = sync.Pool{New: func() any { s := make([]topic.Subscriber[*session], 0, 16); return &s }}
 
 // Publish hands a message to the broker. done (may be nil) is called once the message is
-// accepted: for QoS 1/2 with the store on, once it is durable. done may be called from another
-// goroutine. ACL denial: done(ErrNotAuthorized).
+// accepted: for QoS 1/2 with the store on, once it is durable, and once every connected
+// subscriber whose queue was full has taken it or Options.AdmissionWait has passed
+// (backpressure, package doc). done may be called from another goroutine, possibly with a
+// session locked: like LocalHandler.Deliver it must not block and must not call back into the
+// broker. ACL denial: done(ErrNotAuthorized); shutdown while held: done(ErrServerClosed).
 func (c *LocalClient) Publish(m Message, done func(error)) {
 	if done == nil {
 		done = func(error) {}
@@ -132,9 +153,22 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	batch := batchPool.Get().(*store.Batch)
 	batch.Reset()
 	buf := matchPool.Get().(*[]topic.Subscriber[*session])
-	b.route(msg, batch, buf)
+	var held *admission
+	var hold **admission
+	if m.QoS > 0 {
+		hold = &held
+	}
+	b.route(msg, batch, buf, hold)
 	matchPool.Put(buf)
 	switch {
+	case held != nil:
+		held.ack = done
+		held.start()
+		if batch.Len() > 0 {
+			b.commits.submit(batch, held.committed)
+		} else {
+			held.release()
+		}
 	case batch.Len() == 0:
 		done(nil)
 	case m.QoS == 0:
@@ -178,6 +212,21 @@ func (c *LocalClient) Ack(packetID uint16) {
 	c.s.complete(packetID, 0)
 }
 
+// Received marks QoS 2 delivery packetID as received by the client (its PUBREC): later
+// resends of it are Release calls, not deliveries. Only for a handler that is a LocalReleaser.
+// For a stored delivery the received state is written behind the writes already queued (lazily:
+// the caller sends its PUBREL at once; a crash in between resends the PUBLISH once more).
+func (c *LocalClient) Received(packetID uint16) {
+	if c.closed.Load() {
+		return
+	}
+	if _, ok := c.h.(LocalReleaser); ok {
+		var batch store.Batch
+		c.s.received(packetID, &batch)
+		c.b.commitLazy(&batch)
+	}
+}
+
 // Pending is the number of deliveries queued or in flight, not yet acknowledged.
 func (c *LocalClient) Pending() int { return c.s.pending() }
 
@@ -191,10 +240,14 @@ func (c *LocalClient) SetWill(w *Will) {
 }
 
 // PutData keeps adapter state with the session (MQTT-SN topic registry, sleep state); for a
-// persistent session it is durable when PutData returns. An empty value deletes the key.
+// persistent session it is durable when PutData returns. An empty value deletes the key. Keys
+// starting with 0x00 are the broker's own: errBrokerDataKey.
 func (c *LocalClient) PutData(key string, value []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
+	}
+	if strings.HasPrefix(key, "\x00") {
+		return errBrokerDataKey
 	}
 	s := c.s
 	var batch store.Batch
@@ -240,6 +293,7 @@ func (c *LocalClient) Suspend() {
 	if s.owner == c && !s.gone {
 		s.out = nil
 		s.suspended = true
+		s.dropWaiting(nil, "client suspended with its queue full")
 	}
 	s.mu.Unlock()
 }

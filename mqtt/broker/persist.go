@@ -8,7 +8,7 @@ import (
 )
 
 // load restores retained messages, persistent sessions with their subscriptions, their queued
-// and in-flight messages, and adapter data.
+// and in-flight messages, their inbound QoS 2 packet ids awaiting PUBREL, and adapter data.
 func (b *Broker) load() error {
 	get := func(id string) *session {
 		s := b.sessions[id]
@@ -51,6 +51,9 @@ func (b *Broker) load() error {
 		},
 		Data: func(id, key string, value []byte) error {
 			s := get(id)
+			if s.restoreBrokerData(key) {
+				return nil
+			}
 			if s.data == nil {
 				s.data = make(map[string][]byte)
 			}
@@ -115,6 +118,26 @@ func (c *committer) submit(b *store.Batch, done func(error)) {
 	}
 }
 
+// submitLazy queues b's writes behind everything submitted before, to be written without a
+// sync of their own (store.CommitLazy) unless a durable write shares their group. Before run
+// starts and after it stops, they go to the store at once.
+func (c *committer) submitLazy(b *store.Batch) {
+	c.mu.Lock()
+	if !c.running || c.closed {
+		c.mu.Unlock()
+		if err := c.st.CommitLazy(b); err != nil {
+			c.log.Error("store: lazy write failed", "err", err)
+		}
+		return
+	}
+	c.ops = append(c.ops, b.Ops...)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (c *committer) run(quit <-chan struct{}) {
 	var batch store.Batch
 	var dones []func(error)
@@ -133,7 +156,13 @@ func (c *committer) run(quit <-chan struct{}) {
 		}
 		c.mu.Unlock()
 		var err error
-		if batch.Len() > 0 {
+		switch {
+		case batch.Len() == 0:
+		case len(dones) == 0: // lazy writes only
+			if err := c.st.CommitLazy(&batch); err != nil {
+				c.log.Error("store: lazy write failed", "err", err)
+			}
+		default:
 			err = c.st.Commit(&batch)
 		}
 		for _, d := range dones {

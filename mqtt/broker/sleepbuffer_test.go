@@ -77,3 +77,32 @@ func payloads(msgs []Message) []string {
 	}
 	return out
 }
+
+// QueueQoS0 is kept with a persistent session: restored after a restart, a sleeping client
+// that has not come back yet still has its QoS 0 messages buffered (MQTT-SN §6.14).
+func TestQueueQoS0SurvivesRestart(t *testing.T) {
+	st := store.NewMemory()
+	b1, err := New(Options{Store: st, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sensor, _, _ := b1.ConnectLocal(LocalOptions{ClientID: "sensor", CleanSession: false, QueueQoS0: true}, &localRecorder{})
+	sensor.Subscribe("cmd", 0)
+	sensor.Suspend() // asleep
+	b1.Shutdown(context.Background())
+
+	b2, err := New(Options{Store: st, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Shutdown(context.Background())
+	pub, _, _ := b2.ConnectLocal(LocalOptions{ClientID: "app", CleanSession: true}, &localRecorder{})
+	publishSync(t, pub, Message{Topic: "cmd", Payload: []byte("wake up")})
+	rec := &localRecorder{}
+	sensor2, _, _ := b2.ConnectLocal(LocalOptions{ClientID: "sensor", CleanSession: false, QueueQoS0: true}, rec)
+	defer sensor2.Disconnect()
+	msgs, _ := rec.got()
+	if len(msgs) != 1 || string(msgs[0].Payload) != "wake up" {
+		t.Fatalf("sensor got %v after the restart, want the QoS 0 message buffered while it slept", msgs)
+	}
+}

@@ -71,6 +71,6 @@ func (b *Broker) publishSys() {
 	defer b.sysRetained.Store(int64(len(vals)))
 	for _, kv := range vals {
 		// Not stored: the values are recomputed after a restart.
-		b.route(&message{topic: kv[0], payload: []byte(kv[1]), retain: true}, nil, &buf)
+		b.route(&message{topic: kv[0], payload: []byte(kv[1]), retain: true}, nil, &buf, nil)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"snbridge/mqttsn/packet"
@@ -104,13 +105,30 @@ type Options struct {
 	// OnMessage receives messages no subscription's handler matches (e.g. a persistent session's
 	// subscriptions after a restart of the program). Nil drops them (they are still acked).
 	OnMessage Handler
-	// SearchAddr is where SearchGateway sends SEARCHGW: nil means the gateway address; a
-	// broadcast address needs a conn with broadcast enabled.
+	// SearchAddr is where SearchGateway sends SEARCHGW: nil means the gateway address. A
+	// broadcast address needs a conn with broadcast enabled, as Dial's is.
 	SearchAddr net.Addr
-	// OnAdvertise is called for every ADVERTISE received, from any sender.
+	// OnAdvertise is called for every ADVERTISE received, from any sender. A gateway
+	// advertises to a broadcast or multicast address and port (§6.1), which Dial's socket, on
+	// a port of its own, does not hear: to listen, give New a conn bound to that port (or
+	// joined to that group).
 	OnAdvertise func(Advertisement)
-	// OnConnectionLost is called when keep-alive fails or the gateway disconnects the client.
+	// OnConnectionLost is called when keep-alive fails or the gateway disconnects the client,
+	// and with AutoReconnect when a request goes unanswered after MaxRetries retransmissions.
 	OnConnectionLost func(error)
+	// AutoReconnect makes a lost active client connect again by itself (§6.13): RetryInterval
+	// after the loss, then at doubling intervals up to WaitInterval, and WaitInterval (T_WAIT)
+	// after a CONNACK "congestion". With SearchAddr set it first looks for a gateway there
+	// (SEARCHGW) and moves to the one that answers; otherwise it reconnects to the same one.
+	// Subscriptions are made again, even those of a persistent session (CONNACK does not say
+	// whether the gateway kept it; retained messages may come again). Without AutoReconnect a
+	// lost client stays lost until Connect. A sleeping client is never reconnected.
+	AutoReconnect bool
+	// OnReconnect is called each time AutoReconnect has connected the client again.
+	OnReconnect func()
+	// WaitInterval is T_WAIT, the back-off after a "congestion" refusal (§6.2, §7.2: more than
+	// 5 minutes), also the longest pause between reconnection attempts; 0 means 5 minutes.
+	WaitInterval time.Duration
 	// QueueSize bounds the messages waiting for handlers; 0 means 256. When it is full, QoS 0
 	// messages are dropped and QoS 1/2 ones are left unacknowledged so the gateway retransmits.
 	QueueSize int
@@ -151,7 +169,7 @@ func (s State) String() string {
 // Client is an MQTT-SN client bound to one gateway. Its methods are safe for concurrent use.
 type Client struct {
 	conn      net.PacketConn
-	gw        net.Addr
+	gw        atomic.Pointer[net.Addr] // UseGateway and AutoReconnect may change it
 	opts      Options
 	keepAlive time.Duration
 	log       *slog.Logger
@@ -186,6 +204,7 @@ type subscription struct {
 	filter  string // topic filter, short name, or the pre-defined name
 	typ     packet.TopicIDType
 	id      uint16 // pre-defined id
+	qos     QoS    // requested, to subscribe again after a reconnection
 	handler Handler
 }
 
@@ -207,7 +226,6 @@ func New(conn net.PacketConn, gateway net.Addr, opts Options) (*Client, error) {
 	opts.PredefinedTopics = maps.Clone(opts.PredefinedTopics) // the caller may change theirs
 	c := &Client{
 		conn:     conn,
-		gw:       gateway,
 		opts:     opts,
 		log:      opts.Logger.With("client_id", opts.ClientID, "gateway", gateway.String()),
 		byName:   map[string]uint16{},
@@ -233,6 +251,7 @@ func New(conn net.PacketConn, gateway net.Addr, opts Options) (*Client, error) {
 	for name, id := range opts.PredefinedTopics {
 		c.predef[id] = name
 	}
+	c.gw.Store(&gateway)
 	c.lastSend.Store(time.Now().UnixNano())
 	c.wg.Add(3)
 	go c.readLoop()
@@ -253,6 +272,9 @@ func (o *Options) normalize() error {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 256
+	}
+	if o.WaitInterval <= 0 {
+		o.WaitInterval = 5 * time.Minute
 	}
 	if o.MaxPacketSize <= 0 || o.MaxPacketSize > packet.MaxLength {
 		o.MaxPacketSize = packet.MaxLength
@@ -280,7 +302,8 @@ func (o *Options) normalize() error {
 }
 
 // Dial resolves address ("host:port") on network ("udp", "udp4", "udp6"), opens a socket for the
-// client and returns it, not yet connected: call Connect (or publish at QoS −1 right away).
+// client and returns it, not yet connected: call Connect (or publish at QoS −1 right away). The
+// socket may send to a broadcast address (on Unix), so SearchAddr can be one.
 func Dial(ctx context.Context, network, address string, opts Options) (*Client, error) {
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, ipNetwork(network), hostOf(address))
 	if err != nil {
@@ -306,7 +329,13 @@ func Dial(ctx context.Context, network, address string, opts Options) (*Client, 
 	if gw.IP.IsLoopback() { // stay on the loopback interface when the gateway is local
 		local = net.JoinHostPort(gw.IP.String(), "0")
 	}
-	var lc net.ListenConfig
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = allowBroadcast(fd) }); err != nil {
+			return err
+		}
+		return serr
+	}}
 	conn, err := lc.ListenPacket(ctx, network, local)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt-sn client: %w", err)
@@ -345,7 +374,7 @@ func (c *Client) State() State {
 }
 
 // Gateway returns the gateway's address.
-func (c *Client) Gateway() net.Addr { return c.gw }
+func (c *Client) Gateway() net.Addr { return *c.gw.Load() }
 
 // LocalAddr returns the client's own address.
 func (c *Client) LocalAddr() net.Addr { return c.conn.LocalAddr() }
@@ -392,7 +421,7 @@ func (c *Client) nextMsgID() uint16 {
 }
 
 // send encodes m and writes it to the gateway.
-func (c *Client) send(m packet.Message) error { return c.sendTo(m, c.gw) }
+func (c *Client) send(m packet.Message) error { return c.sendTo(m, c.Gateway()) }
 
 func (c *Client) sendTo(m packet.Message, to net.Addr) error {
 	c.sendMu.Lock()
@@ -413,7 +442,7 @@ func (c *Client) sendPublish(p *packet.Publish) error {
 	if err != nil {
 		return err
 	}
-	return c.write(b, packet.TypePublish, c.gw)
+	return c.write(b, packet.TypePublish, c.Gateway())
 }
 
 // write sends an encoded datagram; c.sendMu is held.
@@ -430,7 +459,7 @@ func (c *Client) write(b []byte, t packet.MsgType, to net.Addr) error {
 	if _, err := c.conn.WriteTo(b, to); err != nil {
 		return fmt.Errorf("mqtt-sn client: send %s: %w", t, err)
 	}
-	if to == c.gw {
+	if to == c.Gateway() {
 		c.lastSend.Store(time.Now().UnixNano())
 	}
 	if c.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -485,7 +514,12 @@ func (c *Client) exchange(ctx context.Context, first, again packet.Message, matc
 	if err := c.send(first); err != nil {
 		return nil, err
 	}
-	return c.await(ctx, w, again)
+	m, err := c.await(ctx, w, again)
+	if errors.Is(err, ErrTimeout) && c.opts.AutoReconnect && first.Type() != packet.TypeDisconnect {
+		// §6.13: after N_RETRY retransmissions the client assumes the connection is gone.
+		c.connectionLost(fmt.Errorf("mqtt-sn client: %w", err))
+	}
+	return m, err
 }
 
 // await waits for w's next reply, retransmitting again on T_RETRY expiry. A waiter with touch

@@ -26,12 +26,7 @@ func (c *Client) Connect(ctx context.Context) error {
 		return err
 	}
 	if c.opts.CleanSession {
-		c.mu.Lock()
-		clear(c.byName)
-		clear(c.byID)
-		clear(c.qos2In)
-		c.subs = nil
-		c.mu.Unlock()
+		c.forgetSession()
 	}
 	c.setState(StateActive)
 	c.log.Info("connected", "clean_session", c.opts.CleanSession, "will", will != nil, "keep_alive", c.keepAlive)
@@ -101,7 +96,15 @@ func (c *Client) connect(ctx context.Context, conn *packet.Connect) error {
 
 // Disconnect ends the connection (§6.12): DISCONNECT, answered by DISCONNECT. The gateway keeps
 // a persistent session; the will is not published. The client stays usable: Connect again.
+// A lost client is only marked disconnected, which ends AutoReconnect's attempts.
 func (c *Client) Disconnect(ctx context.Context) error {
+	c.mu.Lock()
+	wasLost := c.state == StateLost
+	c.mu.Unlock()
+	if wasLost {
+		c.setState(StateDisconnected) // the gateway is unreachable: nothing to tell it
+		return nil
+	}
 	if err := c.requireState(StateActive, StateAsleep, StateAwake); err != nil {
 		return err
 	}
@@ -138,7 +141,9 @@ func (c *Client) Sleep(ctx context.Context, d time.Duration) error {
 
 // Poll wakes a sleeping client briefly (§6.14): PINGREQ with the client id; the gateway sends the
 // messages it buffered — acknowledged and handed to handlers as usual — and ends with PINGRESP.
-// Poll returns once the handlers of those messages have run, the client asleep again.
+// Poll returns once the handlers of those messages have run, the client asleep again. A gateway
+// that no longer knows the client answers DISCONNECT: Poll returns ErrGatewayDisconnect and the
+// client is disconnected (Connect to start again).
 func (c *Client) Poll(ctx context.Context) error {
 	c.mu.Lock()
 	if c.state != StateAsleep {
@@ -147,16 +152,22 @@ func (c *Client) Poll(ctx context.Context) error {
 	}
 	c.state = StateAwake
 	c.mu.Unlock()
-	defer c.setState(StateAsleep)
+	after := StateAsleep
+	defer func() { c.setState(after) }()
 
-	w := c.addWaiter(isPingresp, true)
+	w := c.addWaiter(func(m packet.Message) bool { return isPingresp(m) || isDisconnect(m) }, true)
 	defer c.removeWaiter(w)
 	ping := &packet.Pingreq{ClientID: c.opts.ClientID}
 	if err := c.send(ping); err != nil {
 		return err
 	}
-	if _, err := c.await(ctx, w, ping); err != nil {
+	m, err := c.await(ctx, w, ping)
+	if err != nil {
 		return fmt.Errorf("mqtt-sn client: poll: %w", err)
+	}
+	if isDisconnect(m) { // the gateway holds no session for us (any more, §6.12): Connect again
+		after = StateDisconnected
+		return fmt.Errorf("mqtt-sn client: poll: %w", ErrGatewayDisconnect)
 	}
 	return c.barrier(ctx)
 }
@@ -177,11 +188,21 @@ func isDisconnect(m packet.Message) bool { _, ok := m.(*packet.Disconnect); retu
 func isPingresp(m packet.Message) bool   { _, ok := m.(*packet.Pingresp); return ok }
 
 // keepAliveLoop pings the gateway when the client has sent nothing for a keep-alive period while
-// active (§6.11); when the ping goes unanswered after the retries, the client is lost.
+// active (§6.11); when the ping goes unanswered after the retries, the client is lost. A lost
+// client with AutoReconnect is connected again from here.
 func (c *Client) keepAliveLoop() {
 	defer c.wg.Done()
 	for {
-		if c.State() != StateActive || c.keepAlive <= 0 {
+		switch s := c.State(); {
+		case s == StateLost && c.opts.AutoReconnect:
+			c.reconnect()
+			select {
+			case <-c.closed:
+				return
+			default:
+				continue
+			}
+		case s != StateActive || c.keepAlive <= 0:
 			select {
 			case <-c.kick:
 				continue
@@ -212,15 +233,6 @@ func (c *Client) keepAliveLoop() {
 			return
 		default:
 		}
-		c.mu.Lock()
-		lost := c.state == StateActive
-		if lost {
-			c.state = StateLost
-		}
-		c.mu.Unlock()
-		if lost {
-			c.log.Warn("gateway lost: keep-alive unanswered", "err", err)
-			c.notifyLost(fmt.Errorf("mqtt-sn client: keep-alive: %w", err))
-		}
+		c.connectionLost(fmt.Errorf("mqtt-sn client: keep-alive: %w", err))
 	}
 }

@@ -28,7 +28,7 @@ type gwInfoFrom struct {
 func (c *Client) SearchGateway(ctx context.Context, radius uint8) (GatewayInfo, error) {
 	addr := c.opts.SearchAddr
 	if addr == nil {
-		addr = c.gw
+		addr = c.Gateway()
 	}
 	w := c.addWaiter(func(m packet.Message) bool { _, ok := m.(*gwInfoFrom); return ok }, false)
 	defer c.removeWaiter(w)

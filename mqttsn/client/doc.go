@@ -15,11 +15,25 @@
 //   - Subscribe routes matching messages to a Handler; REGISTERs from the gateway are answered
 //     and remembered; incoming PUBLISHes are acknowledged at their QoS and QoS 2 retransmissions
 //     are not delivered twice;
-//   - Sleep, Poll and Wake implement sleeping clients (§6.14); keep-alive PINGREQs are sent
-//     while active; SearchGateway and Options.OnAdvertise cover discovery (§6.1).
+//   - Sleep, Poll and Wake implement sleeping clients (§6.14); a Poll answered with DISCONNECT
+//     (the gateway no longer holds the session) returns ErrGatewayDisconnect at once;
+//   - keep-alive PINGREQs are sent while active (§6.11); the client is lost when they go
+//     unanswered or the gateway sends DISCONNECT (OnConnectionLost);
+//   - discovery (§6.1): SearchGateway sends SEARCHGW to Options.SearchAddr (Dial's socket may
+//     broadcast) and returns the first GWINFO, UseGateway moves a disconnected client to the
+//     gateway found, Options.OnAdvertise reports ADVERTISEs;
+//   - Options.AutoReconnect reconnects a lost client by itself (§6.13): also when a request
+//     goes unanswered after MaxRetries retransmissions, first to a gateway answering SEARCHGW
+//     at SearchAddr when one is set, with back-off up to WaitInterval and T_WAIT (WaitInterval)
+//     after a CONNACK "congestion"; subscriptions are made again, a persistent session's too
+//     (MQTT-SN's CONNACK does not say whether the gateway kept it). Operations under way when
+//     the loss is noticed return their error (ErrTimeout); the next ones succeed once
+//     reconnected (OnReconnect).
 //
 // Rejections by the gateway come back as packet.ReturnCode errors (errors.Is(err,
-// packet.Congestion)); lost replies end in ErrTimeout. The client runs three goroutines — one
-// reading the conn, one running handlers in arrival order, one for keep-alive — all stopped by
-// Close.
+// packet.Congestion)); lost replies end in ErrTimeout. After a "congestion" the spec asks the
+// client to leave the rejected procedure alone for at least T_WAIT (§6.2, §6.6): AutoReconnect
+// does so; for Publish, Register and Subscribe it is the caller's to do. The client runs three
+// goroutines — one reading the conn, one running handlers in arrival order, one for keep-alive
+// and reconnection — all stopped by Close.
 package client

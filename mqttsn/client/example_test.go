@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net"
 	"time"
 
 	"snbridge/mqttsn/client"
@@ -48,4 +49,36 @@ func Example() {
 		log.Fatal(err)
 	}
 	_ = c.Disconnect(ctx)
+}
+
+// Finding a gateway by broadcast (§6.1), and staying connected to one (§6.13).
+func Example_discovery() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	search, err := net.ResolveUDPAddr("udp4", "255.255.255.255:1884")
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.Dial(ctx, "udp4", search.String(), client.Options{
+		ClientID:      "sensor-1",
+		SearchAddr:    search, // SEARCHGW goes there; reconnections look there first too
+		AutoReconnect: true,
+		OnReconnect:   func() { log.Print("connected again") },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	gw, err := c.SearchGateway(ctx, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.UseGateway(gw.From); err != nil { // the GWINFO's sender
+		log.Fatal(err)
+	}
+	if err := c.Connect(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("connected to gateway", gw.GatewayID)
 }

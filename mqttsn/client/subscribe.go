@@ -37,7 +37,7 @@ func (c *Client) Subscribe(ctx context.Context, topic string, qos QoS, handler H
 	defer release(c.subSem)
 
 	ref := c.classify(topic)
-	sub := &subscription{filter: topic, typ: ref.typ, id: ref.id, handler: handler}
+	sub := &subscription{filter: topic, typ: ref.typ, id: ref.id, qos: qos, handler: handler}
 	// Route before asking: the first PUBLISH may overtake the SUBACK.
 	c.mu.Lock()
 	c.subs = append(c.subs, sub)
@@ -183,7 +183,7 @@ func (c *Client) handle(datagram []byte, from net.Addr) {
 	case *packet.SearchGW:
 		return // another client searching; answering on a gateway's behalf is not supported
 	}
-	if !sameAddr(from, c.gw) {
+	if !sameAddr(from, c.Gateway()) {
 		c.log.Debug("dropped datagram from a stranger", "from", from.String(), "type", m.Type().String())
 		return
 	}
@@ -215,6 +215,10 @@ func (c *Client) handle(datagram []byte, from net.Addr) {
 func (c *Client) unsolicited(m packet.Message) {
 	switch m := m.(type) {
 	case *packet.Disconnect:
+		if c.opts.AutoReconnect && c.State() == StateActive {
+			c.connectionLost(ErrGatewayDisconnect)
+			return
+		}
 		if was := c.State(); was != StateDisconnected {
 			c.log.Warn("gateway disconnected the client", "state", was.String())
 			c.setState(StateDisconnected)

@@ -37,6 +37,9 @@ type Handler interface {
 	Deliver(m Message, packetID uint16)
 	// Closed: taken over by another connection with the same client id, or broker shutdown.
 	Closed(reason error)
+	// Release: the broker resends PUBREL (on attach or Resume) for a QoS 2 delivery marked
+	// Received on an earlier connection [MQTT-4.4.0-1]; Ack completes it.
+	Release(packetID uint16)
 }
 
 // BrokerSession is one attached client (*broker.LocalClient).
@@ -46,7 +49,8 @@ type BrokerSession interface {
 	Publish(m Message, done func(error))
 	Subscribe(filter string, qos byte) (granted byte, err error) // granted 0x80 or err: refused
 	Unsubscribe(filter string) error
-	Ack(packetID uint16) // completes a QoS 1 or QoS 2 delivery
+	Received(packetID uint16) // the client received a QoS 2 delivery (PUBREC): resend PUBREL, not PUBLISH
+	Ack(packetID uint16)      // completes a QoS 1 or QoS 2 delivery
 	// Pending counts queued and in-flight deliveries not yet acked; a message stays counted
 	// until Deliver has returned for it (the gateway counts it from there on), so that an awake
 	// sensor's PINGRESP waits for everything the broker held (§6.14, E17).

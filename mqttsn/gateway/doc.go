@@ -12,11 +12,18 @@
 //   - One read loop per transport decodes just enough to route: a known peer's datagrams go to
 //     the shard that owns it; CONNECT and PINGREQ with a client id go to the shard of the client
 //     id, where a client whose address changed (NAT) is found again and moved; a peer without a
-//     session is answered statelessly: SEARCHGW → GWINFO (unicast, E24), QoS −1 PUBLISH on a
-//     global predefined id or a short name → published at QoS 0 through one shared broker
+//     session is answered statelessly: SEARCHGW → GWINFO unicast to the searcher, QoS −1
+//     PUBLISH on a global predefined id or a short name → published at QoS 0 through one shared broker
 //     session (Config.QoSMinus1Client, §7.1), ADVERTISE/GWINFO ignored, anything else →
 //     DISCONNECT (E28). Only CONNECT creates state (and a PINGREQ(id) that finds a sleeping
 //     persistent session in the broker after a restart).
+//   - GWINFO is unicast, not broadcast (E24 allows it where the transport cannot broadcast the
+//     reply usefully): a datagram socket does not tell whether a SEARCHGW came to a broadcast
+//     address, and on UDP/IP every searching client listens on its own ephemeral port, so a
+//     broadcast GWINFO would reach the searcher only — exactly as the unicast does — and wake
+//     every host of the subnet. The §6.1 suppression of duplicate searches and answers concerns
+//     a shared radio medium; there a forwarder carries SEARCHGW and GWINFO (0xFE envelope).
+//     ADVERTISE is the broadcast (or multicast) part of discovery: AdvertiseAddr.
 //   - A peer is (transport, address, forwarder node id): a 0xFE envelope is accepted on any
 //     transport, each node id behind a forwarder is a peer of its own, and replies go back in
 //     the same envelope with the same node id (§5.5).
@@ -34,6 +41,14 @@
 //     its broker session (BrokerSession.PutData, keys session.DataTopics, DataWill, DataSleep);
 //     its sleep buffer is the broker's queue of the suspended session. After a restart the
 //     client's waking PINGREQ(id) re-attaches it asleep and the wake-up proceeds as usual; a
-//     sleeper whose sleep timer ran out meanwhile is lost and its will published. Known limit:
-//     a sleeper that never comes back after a restart is not timed out until it does.
+//     sleeper whose sleep timer ran out meanwhile is lost and its will published. A sleeper that
+//     never comes back is lost when its sleep timer runs out, when the Broker also offers
+//     DetachedSessions (its session and queue stay, as for any lost client). Known limit: a
+//     client whose wildcard subscriptions bring more distinct topics than its topic-id limit
+//     (session.Config.MaxTopics) gets no new ones — dropped and counted in DownDropped — until
+//     it connects with CleanSession (ids are not recycled: a client may still publish on an
+//     id the gateway gave it, and a reused id would misroute such a message).
+//   - QoS 2 downlink in two steps with the broker: the client's PUBREC is passed on
+//     (BrokerSession.Received), so a later connection of the client gets the broker's PUBREL
+//     resend (Handler.Release) rather than the PUBLISH again [MQTT-4.4.0-1].
 package gateway

@@ -211,6 +211,9 @@ func (c *fakeConn) Unsubscribe(f string) error {
 	return nil
 }
 
+// Received: this fake resends the PUBLISH of a QoS 2 delivery in flight, received or not.
+func (c *fakeConn) Received(uint16) {}
+
 func (c *fakeConn) Ack(pid uint16) {
 	c.b.mu.Lock()
 	if c.live() {
@@ -297,6 +300,7 @@ type chanHandler chan Message
 
 func (h chanHandler) Deliver(m Message, _ uint16) { h <- m }
 func (h chanHandler) Closed(error)                {}
+func (h chanHandler) Release(uint16)              {}
 
 func newApp(b *fakeBroker, id string, filters ...string) *app {
 	ch := make(chanHandler, 100)
@@ -306,3 +310,33 @@ func newApp(b *fakeBroker, id string, filters ...string) *app {
 	}
 	return &app{c: c, ch: ch}
 }
+
+// DetachedData and LoseDetached make the fake a DetachedSessions.
+func (b *fakeBroker) DetachedData(key string) map[string][]byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string][]byte{}
+	for id, s := range b.sessions {
+		if v, ok := s.data[key]; ok && len(v) > 0 && s.h == nil && !s.clean {
+			out[id] = v
+		}
+	}
+	return out
+}
+
+func (b *fakeBroker) LoseDetached(clientID, key string, value []byte, will *Will) bool {
+	b.mu.Lock()
+	s := b.sessions[clientID]
+	if s == nil || s.h != nil || s.clean || string(s.data[key]) != string(value) || len(value) == 0 {
+		b.mu.Unlock()
+		return false
+	}
+	delete(s.data, key)
+	b.mu.Unlock()
+	if will != nil {
+		b.publish(Message{Topic: will.Topic, Payload: will.Payload, QoS: will.QoS, Retain: will.Retain})
+	}
+	return true
+}
+
+var _ DetachedSessions = (*fakeBroker)(nil)

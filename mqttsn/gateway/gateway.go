@@ -103,6 +103,7 @@ func (g *Gateway) Serve(ctx context.Context, conns ...net.PacketConn) error {
 	if g.cfg.AdvertiseAddr != nil {
 		advWG.Go(func() { g.advertise(ts, advStop) })
 	}
+	advWG.Go(func() { g.watchDormant(advStop) })
 	g.log.Info("mqtt-sn gateway serving", "transports", len(ts), "shards", len(g.shards), "gateway_id", g.cfg.gatewayID())
 
 	var err error
@@ -327,6 +328,7 @@ func (g *Gateway) publishQoSMinus1(m *packet.Publish) {
 type anonHandler struct{ g *Gateway }
 
 func (anonHandler) Deliver(Message, uint16) {}
+func (anonHandler) Release(uint16)          {}
 func (h anonHandler) Closed(error)          { h.g.anonClosed.Store(true) }
 
 // reply encodes m and sends it to a peer, in the forwarder envelope when the peer is behind one.

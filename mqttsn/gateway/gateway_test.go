@@ -617,3 +617,46 @@ func TestPanicInAShardIsContained(t *testing.T) {
 	waitStats(t, tg.g, func(st Stats) bool { return st.InternalErrors == 1 })
 	newSensor(t, tg.addr).connect("fine", true, 60) // the shard still serves
 }
+
+// A sensor asleep when the gateway stopped and never heard of again is lost when its sleep timer
+// runs out, its will published (§6.14), by the next gateway on the same broker; one that comes
+// back in time is left to its own session.
+func TestDormantSleeperLostAfterRestart(t *testing.T) {
+	b := newFakeBroker()
+	app := newApp(b, "app", "wills/#")
+	tg := startGateway(t, Config{}, b)
+	sleep := func(id string, d uint16) *sensor {
+		s := newSensor(t, tg.addr)
+		s.send(&packet.Connect{Will: true, ProtocolID: 1, Duration: 60, ClientID: id})
+		s.expect(&packet.WillTopicReq{})
+		s.send(&packet.WillTopic{Topic: "wills/" + id})
+		s.expect(&packet.WillMsgReq{})
+		s.send(&packet.WillMsg{Payload: []byte(id + " gone")})
+		s.expect(&packet.Connack{})
+		s.send(&packet.Disconnect{HasDuration: true, Duration: d})
+		s.expect(&packet.Disconnect{})
+		return s
+	}
+	sleep("dormant", 1) // lost 1.5 s after it fell asleep (its deadline kept in whole seconds, rounded up)
+	slept := time.Now()
+	back := sleep("back", 2) // 3 s, rounded up: lost by +4 s at the latest unless it comes back
+	tg.stop(t)
+
+	tg2 := startGateway(t, Config{}, b)
+	m := recvApp(t, app)
+	if m.Topic != "wills/dormant" || string(m.Payload) != "dormant gone" {
+		t.Fatalf("will %+v, want the dormant sensor's", m)
+	}
+	if d := time.Since(slept); d < 1500*time.Millisecond {
+		t.Errorf("lost %v after it slept, before its sleep timer ran out", d)
+	}
+	back.gw = tg2.addr
+	back.send(&packet.Pingreq{ClientID: "back"}) // at +1.5 s or later: its timer renewed to +4.5 s or later
+	back.expect(&packet.Pingresp{})
+	select {
+	case m := <-app.ch:
+		t.Fatalf("a will at the old deadline of a sensor that came back: %+v", m)
+	case <-time.After(time.Until(slept.Add(4300 * time.Millisecond))):
+	}
+	waitStats(t, tg2.g, func(st Stats) bool { return st.Lost == 1 })
+}

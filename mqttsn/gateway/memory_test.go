@@ -23,6 +23,7 @@ func (*nopSession) Publish(Message, func(error))         {}
 func (*nopSession) Subscribe(string, byte) (byte, error) { return 0, nil }
 func (*nopSession) Unsubscribe(string) error             { return nil }
 func (*nopSession) Ack(uint16)                           {}
+func (*nopSession) Received(uint16)                      {}
 func (*nopSession) Pending() int                         { return 0 }
 func (*nopSession) SetWill(*Will)                        {}
 func (*nopSession) PutData(string, []byte) error         { return nil }

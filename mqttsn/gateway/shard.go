@@ -27,6 +27,7 @@ const (
 	evDeliver eventKind = iota
 	evClosed
 	evPublished
+	evRelease
 )
 
 // event is something the broker did for a client, queued to the client's shard.
@@ -35,7 +36,7 @@ type event struct {
 	msg      Message
 	err      error
 	gen      uint32
-	packetID uint16 // evDeliver
+	packetID uint16 // evDeliver, evRelease
 	msgID    uint16 // evPublished
 	kind     eventKind
 }
@@ -339,6 +340,8 @@ func (sh *shard) drainEvents() {
 			sh.exec(c, c.sess.Closed(sh.out[:0]))
 		case evPublished:
 			sh.exec(c, c.sess.PublishDone(now, ev.msgID, ev.err, sh.out[:0]))
+		case evRelease:
+			sh.exec(c, c.sess.Release(now, ev.packetID, sh.out[:0]))
 		}
 	}
 	clear(evs)
@@ -370,6 +373,10 @@ type handler struct {
 func (h *handler) Deliver(m Message, packetID uint16) {
 	h.c.transit.Add(1)
 	h.c.sh.post(event{kind: evDeliver, c: h.c, gen: h.gen, msg: m, packetID: packetID})
+}
+
+func (h *handler) Release(packetID uint16) {
+	h.c.sh.post(event{kind: evRelease, c: h.c, gen: h.gen, packetID: packetID})
 }
 
 func (h *handler) Closed(reason error) {
@@ -413,6 +420,12 @@ func (c *client) Unsubscribe(filter string) error {
 		return errDetached
 	}
 	return c.bs.Unsubscribe(filter)
+}
+
+func (c *client) Received(packetID uint16) {
+	if c.bs != nil {
+		c.bs.Received(packetID)
+	}
 }
 
 func (c *client) Ack(packetID uint16) {

@@ -14,20 +14,31 @@ type Config struct {
 	MaxTopics      int                     // normal topic ids per client; 0 = 256
 	RetryInterval  time.Duration           // T_RETRY for gateway REGISTER and PUBLISH (§7.2); 0 = 10 s
 	MaxRetries     int                     // N_RETRY retransmissions before the client is lost; 0 = 3, <0 = none
-	MaxIdle        time.Duration           // supervision of a client connecting with keep-alive 0 (E22); 0 = 1 h
+	MaxIdle        time.Duration           // longest keep-alive accepted, and the one given to a client asking for none (E22); 0 = 65535 s, <0 = no limit
 	SleepBuffer    int                     // downlink messages held per client (asleep or not); 0 = 64
 	MaxInflight    int                     // broker deliveries outstanding per client (LocalOptions); 0 = 4
 	MaxPacketSize  int                     // largest datagram sent to a client; bigger ones are dropped (§6.10); 0 = 1024
 	MaxClientIDLen int                     // longest client id accepted (E23); 0 = 64
 }
 
-func (c *Config) maxTopics() int         { return orInt(c.MaxTopics, 256) }
-func (c *Config) retryInterval() int64   { return int64(orDur(c.RetryInterval, 10*time.Second)) }
-func (c *Config) maxIdle() time.Duration { return orDur(c.MaxIdle, time.Hour) }
-func (c *Config) sleepBuffer() int       { return orInt(c.SleepBuffer, 64) }
-func (c *Config) maxInflight() int       { return orInt(c.MaxInflight, 4) }
-func (c *Config) maxPacketSize() int     { return orInt(c.MaxPacketSize, 1024) }
-func (c *Config) maxClientIDLen() int    { return orInt(c.MaxClientIDLen, 64) }
+func (c *Config) maxTopics() int       { return orInt(c.MaxTopics, 256) }
+func (c *Config) retryInterval() int64 { return int64(orDur(c.RetryInterval, 10*time.Second)) }
+func (c *Config) sleepBuffer() int     { return orInt(c.SleepBuffer, 64) }
+func (c *Config) maxInflight() int     { return orInt(c.MaxInflight, 4) }
+func (c *Config) maxPacketSize() int   { return orInt(c.MaxPacketSize, 1024) }
+func (c *Config) maxClientIDLen() int  { return orInt(c.MaxClientIDLen, 64) }
+
+// maxIdle is the longest keep-alive accepted; 0 means no limit.
+func (c *Config) maxIdle() time.Duration {
+	switch {
+	case c.MaxIdle < 0:
+		return 0
+	case c.MaxIdle == 0:
+		return 65535 * time.Second
+	}
+	return c.MaxIdle
+}
+
 func (c *Config) maxRetries() int {
 	switch {
 	case c.MaxRetries < 0:
@@ -103,6 +114,10 @@ type Broker interface {
 	Publish(m Message, msgID uint16)
 	Subscribe(filter string, qos byte) (granted byte, err error)
 	Unsubscribe(filter string) error
+	// Received records that the client has received QoS 2 delivery packetID (PUBREC): after a
+	// reconnect or wake-up the broker then resends PUBREL for it (Session.Release), not the
+	// PUBLISH. Ack completes it.
+	Received(packetID uint16)
 	Ack(packetID uint16)
 	Pending() int
 	SetWill(w *Will)

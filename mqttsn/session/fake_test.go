@@ -49,6 +49,7 @@ func (b *recBroker) Subscribe(f string, q byte) (byte, error) {
 }
 func (b *recBroker) Unsubscribe(f string) error { b.log("unsubscribe %s", f); return nil }
 func (b *recBroker) Ack(id uint16)              { b.log("ack %d", id) }
+func (b *recBroker) Received(id uint16)         { b.log("received %d", id) }
 func (b *recBroker) Pending() int               { return b.pending }
 func (b *recBroker) SetWill(w *Will) {
 	b.will = w

@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"snbridge/mqttsn/packet"
@@ -66,8 +67,20 @@ func (s *Session) dropTopic(topic string) {
 func (s *Session) drop(d delivery) {
 	s.Dropped++
 	if d.packetID != 0 {
-		s.b.Ack(d.packetID)
+		s.ack(d.packetID)
 	}
+}
+
+// ack completes the broker's delivery packetID and remembers it for the rest of the
+// attachment (at most MaxInflight of them, the broker's window): the broker's resend of it,
+// handed over after this acknowledgement, is stale (see Deliver).
+func (s *Session) ack(packetID uint16) {
+	s.b.Ack(packetID)
+	if n := s.cfg.maxInflight(); len(s.completed) >= n {
+		copy(s.completed, s.completed[len(s.completed)-n+1:])
+		s.completed = s.completed[:n-1]
+	}
+	s.completed = append(s.completed, packetID)
 }
 
 // ---- client publish (§6.6, §6.8) ----
@@ -150,6 +163,18 @@ func (s *Session) findUplink(id uint16) *uplink {
 		}
 	}
 	return nil
+}
+
+// completedUplinks returns the QoS 2 ids the broker has accepted and the client has not yet
+// released; the others are dropped with the attachment whose PublishDone they wait for.
+func (s *Session) completedUplinks() []uplink {
+	var kept []uplink
+	for _, u := range s.uplinks {
+		if u.done {
+			kept = append(kept, u)
+		}
+	}
+	return kept
 }
 
 func (s *Session) addUplink(u uplink) {
@@ -253,6 +278,14 @@ func (s *Session) Deliver(now time.Time, m Message, packetID uint16, out []Actio
 				return out // the broker resends in-flight deliveries on Resume; this one is held already
 			}
 		}
+		if i := slices.Index(s.completed, packetID); i >= 0 {
+			if m.Dup {
+				// A resend (on Resume) overtaken by the client's acknowledgement of the step
+				// retransmitted on waking: completed already, not a new message.
+				return out
+			}
+			s.completed = slices.Delete(s.completed, i, i+1) // the broker reuses the id
+		}
 	}
 	if len(s.queue) >= s.cfg.sleepBuffer() {
 		i := s.oldestQoS0()
@@ -265,7 +298,33 @@ func (s *Session) Deliver(now time.Time, m Message, packetID uint16, out []Actio
 			return out
 		}
 	}
-	s.queue = append(s.queue, delivery{topic: m.Topic, payload: m.Payload, packetID: packetID, qos: m.QoS, retain: m.Retain})
+	s.queue = append(s.queue, delivery{topic: m.Topic, payload: m.Payload, packetID: packetID, qos: m.QoS, retain: m.Retain,
+		dup: m.Dup && packetID != 0})
+	if s.state == Asleep {
+		return out
+	}
+	return s.flush(s.pump(now, out))
+}
+
+// Release is called when the broker resends PUBREL for QoS 2 delivery packetID (on a new
+// attachment or a wake-up): the client received it (PUBREC, Broker.Received) on an earlier
+// connection, so it gets PUBREL with that MsgId until PUBCOMP, never the PUBLISH again
+// [MQTT-4.4.0-1]. It is queued in order with the deliveries.
+func (s *Session) Release(now time.Time, packetID uint16, out []Action) []Action {
+	switch s.state {
+	case Active, Awake, Asleep:
+	default:
+		return out
+	}
+	if packetID == 0 || slices.Contains(s.completed, packetID) {
+		return out // completed meanwhile (see Deliver)
+	}
+	for i := range s.queue {
+		if s.queue[i].packetID == packetID {
+			return out // held: its exchange is resumed where it stands
+		}
+	}
+	s.queue = append(s.queue, delivery{packetID: packetID, msgID: packetID, qos: 2, stage: stageRelease})
 	if s.state == Asleep {
 		return out
 	}
@@ -290,6 +349,11 @@ func (s *Session) pump(now time.Time, out []Action) []Action {
 	}
 	for len(s.queue) > 0 {
 		d := &s.queue[0]
+		if d.stage == stageRelease {
+			d.stage, d.retries = stageReleased, 0
+			out = send(out, &packet.Pubrel{MsgID: d.msgID})
+			return s.armRetry(now, out)
+		}
 		if d.stage != stageQueued {
 			return out // waiting for the client
 		}
@@ -321,8 +385,11 @@ func (s *Session) pump(now time.Time, out []Action) []Action {
 			s.popFront()
 			continue
 		}
-		d.stage, d.msgID, d.retries = stagePublished, s.newMsgID(), 0
-		out = send(out, s.publishOf(d, false))
+		// The broker's packet id is the MsgId: it stays the same when the broker resends the
+		// message on a later connection, so the client recognises a QoS 2 message it holds, and
+		// a PUBREL the broker resends (Release) names the right one.
+		d.stage, d.msgID, d.retries = stagePublished, d.packetID, 0
+		out = send(out, s.publishOf(d, d.dup))
 		return s.armRetry(now, out)
 	}
 	s.queue = nil
@@ -357,7 +424,7 @@ func (s *Session) puback(now time.Time, m *packet.Puback, out []Action) []Action
 	s.retryAt = 0
 	switch m.ReturnCode {
 	case packet.Accepted:
-		s.b.Ack(d.packetID)
+		s.ack(d.packetID)
 		s.popFront()
 	case packet.InvalidTopicID:
 		// §6.10: the client lost the id: REGISTER it again, then replay the PUBLISH.
@@ -379,6 +446,9 @@ func (s *Session) pubrec(now time.Time, m *packet.Pubrec, out []Action) []Action
 	if d.stage != stagePublished && d.stage != stageReleased {
 		return out
 	}
+	if d.stage == stagePublished {
+		s.b.Received(d.packetID)
+	}
 	d.stage, d.retries = stageReleased, 0
 	out = send(out, &packet.Pubrel{MsgID: m.MsgID})
 	return s.armRetry(now, out)
@@ -389,7 +459,7 @@ func (s *Session) pubcomp(now time.Time, m *packet.Pubcomp, out []Action) []Acti
 		return out
 	}
 	s.retryAt = 0
-	s.b.Ack(s.queue[0].packetID)
+	s.ack(s.queue[0].packetID)
 	s.popFront()
 	return s.pump(now, out)
 }
@@ -435,7 +505,7 @@ func (s *Session) resend(d *delivery, out []Action) []Action {
 // resume restarts downlink delivery after sleep: an exchange left unfinished when the client
 // went to sleep is retransmitted first, then the queue is pumped.
 func (s *Session) resume(now time.Time, out []Action) []Action {
-	if len(s.queue) > 0 && s.queue[0].stage != stageQueued {
+	if len(s.queue) > 0 && s.queue[0].stage != stageQueued && s.queue[0].stage != stageRelease {
 		s.queue[0].retries = 0
 		return s.armRetry(now, s.resend(&s.queue[0], out))
 	}

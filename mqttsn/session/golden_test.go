@@ -111,10 +111,10 @@ func TestGoldenConversation(t *testing.T) {
 	c.calls("subscribe sensors/+/temp q1", "subscribe cmd/s1/led q1", "unsubscribe sensors/+/temp")
 
 	// §6.10: the gateway publishes on a registered id at QoS 1 and waits for PUBACK.
-	c.deliver("sensors/s1/temp", "21.5", 1, 77)
+	c.deliver("sensors/s1/temp", "21.5", 1, 1) // the broker's packet id is the MsgId
 	c.expectBytes(h("0B 0C 20 0001 0001 32312E35"))
 	c.inBytes(h("07 0D 0001 0001 00"))
-	c.calls("ack 77")
+	c.calls("ack 1")
 
 	// §6.4 will updates, §6.11 ping.
 	c.inFixture("WILLTOPICUPD qos0 topic=s1/gone")
@@ -125,7 +125,7 @@ func TestGoldenConversation(t *testing.T) {
 	// §6.14: sleep, buffered message, wake with PINGREQ(id), PINGRESP after the PUBACK.
 	c.inFixture("DISCONNECT duration=300")
 	c.expectBytes(fx("DISCONNECT")...)
-	c.deliver("cmd/s1/led", "on", 1, 78)
+	c.deliver("cmd/s1/led", "on", 1, 2)
 	c.expectBytes()
 	c.advance(time.Minute)
 	c.inFixture("PINGREQ id=sensor-1")

@@ -77,10 +77,11 @@ type delivery struct {
 	topic    string
 	payload  []byte
 	packetID uint16 // broker's, for Ack; 0 for QoS 0
-	msgID    uint16 // ours on the wire, once sent
+	msgID    uint16 // on the wire, once sent: the packetID for QoS 1/2, ours for REGISTER
 	topicID  uint16
 	qos      byte
 	retain   bool
+	dup      bool  // the broker resends it: it may have reached the client before
 	stage    uint8 // see stage*
 	retries  uint8
 	idType   topics.IDType
@@ -91,7 +92,16 @@ const (
 	stageRegistering       // our REGISTER for its topic is unacknowledged
 	stagePublished         // PUBLISH QoS 1/2 sent, waiting for PUBACK / PUBREC
 	stageReleased          // PUBREL sent, waiting for PUBCOMP
+	stageRelease           // QoS 2 the client received on an earlier connection: PUBREL to send
 )
+
+// restart is what a persistent session carries over a restarted connection: the deliveries
+// (their MsgIds and steps) and the QoS 2 ids awaiting PUBREL, as an MQTT reconnect resumes
+// them [MQTT-4.4.0-1].
+type restart struct {
+	queue   []delivery
+	uplinks []uplink
+}
 
 // uplink is a QoS 1/2 PUBLISH from the client being handled.
 type uplink struct {
@@ -114,6 +124,11 @@ type Session struct {
 	queue    []delivery // downlink, in order; queue[0] may be in transmission
 	uplinks  []uplink
 	will     *Will // held during the handshake and for will updates
+	// resumed: the exchanges of a persistent session whose connection restarts (E27), taken
+	// up again by attach if the broker still holds the session.
+	resumed *restart
+	// completed: packet ids this attachment acknowledged to the broker (see ack).
+	completed []uint16
 
 	superviseAt, superviseArmed int64 // Unix ns; armed = when the owner's pending timer fires (0 = none)
 	retryAt, retryArmed         int64
@@ -140,9 +155,14 @@ func (s *Session) State() State { return s.state }
 func (s *Session) ClientID() string { return s.clientID }
 
 // CheckConnect returns the CONNACK return code a CONNECT is refused with before any state is
-// made (E21 ProtocolId, E23 client id), or Accepted.
+// made (E21 ProtocolId, E23 client id, a keep-alive above Config.MaxIdle), or Accepted.
 func CheckConnect(cfg *Config, c *packet.Connect) packet.ReturnCode {
 	if c.ProtocolID != packet.ProtocolID || c.ClientID == "" || len(c.ClientID) > cfg.maxClientIDLen() {
+		return packet.NotSupported
+	}
+	if maxIdle := cfg.maxIdle(); maxIdle > 0 && time.Duration(c.Duration)*time.Second > maxIdle {
+		// The gateway cannot tell the client a shorter keep-alive (CONNACK has no field for it);
+		// refusing is better than losing a client that keeps its word.
 		return packet.NotSupported
 	}
 	return packet.Accepted
@@ -195,15 +215,17 @@ func (s *Session) Handle(now time.Time, m packet.Message, out []Action) []Action
 	return s.flush(out)
 }
 
-// touch restarts keep-alive supervision: any message from the client counts (§6.11).
+// touch restarts keep-alive supervision: any message from the client counts (§6.11). A client
+// asking for keep-alive 0 is held to Config.MaxIdle as if it had asked for that (E22).
 func (s *Session) touch(now time.Time, out []Action) []Action {
 	d := time.Duration(s.keepAlive) * time.Second
 	if d == 0 {
-		d = s.cfg.maxIdle()
-	} else {
-		d = Supervision(d)
+		if d = s.cfg.maxIdle(); d == 0 {
+			s.superviseAt = 0 // no limit: never lost for silence
+			return out
+		}
 	}
-	return s.supervise(now.Add(d), out)
+	return s.supervise(now.Add(Supervision(d)), out)
 }
 
 func (s *Session) supervise(at time.Time, out []Action) []Action {
@@ -259,9 +281,13 @@ func (s *Session) Timer(now time.Time, k TimerKind, out []Action) []Action {
 	return out
 }
 
-// lose ends the session abnormally: the broker publishes the will.
+// lose ends the session abnormally: the broker publishes the will. A lost sleeper is asleep no
+// more: a later PINGREQ with its client id must not find it so (and publish the will again).
 func (s *Session) lose(out []Action) []Action {
 	if s.connected {
+		if s.state == Asleep || s.state == Awake {
+			s.putSleep(nil)
+		}
 		s.b.Lost()
 	}
 	s.reset(Lost)
@@ -271,7 +297,7 @@ func (s *Session) lose(out []Action) []Action {
 // reset drops the connection state (not the identity) and enters st.
 func (s *Session) reset(st State) {
 	s.connected, s.state = false, st
-	s.queue, s.uplinks, s.will = nil, nil, nil
+	s.queue, s.uplinks, s.will, s.resumed, s.completed = nil, nil, nil, nil, nil
 	s.superviseAt, s.retryAt = 0, 0
 }
 
@@ -317,9 +343,16 @@ func (s *Session) connect(now time.Time, c *packet.Connect, out []Action) []Acti
 		return s.pump(now, out)
 	}
 	if s.connected {
-		// E27: a CONNECT while connected restarts the connection (a rebooted node reconnects).
+		// E27: a CONNECT while connected restarts the connection (a rebooted node reconnects,
+		// or the link duplicated a wake-up CONNECT). A persistent session resumes what was in
+		// flight, with the same MsgIds, so a QoS 2 message the client holds is not sent anew.
+		var r *restart
+		if !s.clean && !c.CleanSession && c.ClientID == s.clientID {
+			r = &restart{queue: s.queue, uplinks: s.completedUplinks()}
+		}
 		s.b.Disconnect()
 		s.reset(Disconnected)
+		s.resumed = r
 	}
 	s.clientID, s.clean = c.ClientID, c.CleanSession
 	s.will = nil
@@ -338,9 +371,8 @@ func (s *Session) handshakeTimeout() time.Duration {
 func (s *Session) handshake(now time.Time, m packet.Message, out []Action) []Action {
 	switch m := m.(type) {
 	case *packet.WillTopic:
-		if s.state != WaitWillTopic {
-			break
-		}
+		// In WaitWillMsg it is a retransmission (§6.13) — or the answer to a WILLTOPICREQ the
+		// link duplicated: take it again and prompt for the message again.
 		if m.Delete() { // E19: empty WILLTOPIC deletes the will; no WILLMSGREQ
 			return s.flush(s.attach(now, out, false))
 		}
@@ -364,6 +396,8 @@ func (s *Session) handshake(now time.Time, m packet.Message, out []Action) []Act
 // attach connects the broker session and answers CONNACK. keepWill: CleanSession 0 without the
 // Will flag keeps the stored will (§6.3); otherwise s.will (possibly nil) replaces it.
 func (s *Session) attach(now time.Time, out []Action, keepWill bool) []Action {
+	r := s.resumed
+	s.resumed, s.completed = nil, nil
 	present, err := s.b.Connect(ConnectOptions{
 		ClientID: s.clientID, CleanSession: s.clean, Will: s.will,
 		QueueQoS0: true, MaxInflight: s.cfg.maxInflight(),
@@ -382,11 +416,7 @@ func (s *Session) attach(now time.Time, out []Action, keepWill bool) []Action {
 		// The client may have lost its ids: REGISTER them again before publishing (§6.10).
 		s.reg.ForgetAll()
 		if keepWill {
-			if b, ok := s.b.Data(DataWill); ok {
-				if w, ok := decodeWill(b); ok {
-					s.b.SetWill(w)
-				}
-			}
+			s.restoreWill()
 		}
 	}
 	if !s.clean {
@@ -395,7 +425,14 @@ func (s *Session) attach(now time.Time, out []Action, keepWill bool) []Action {
 		s.putSleep(nil)
 	}
 	out = send(out, &packet.Connack{ReturnCode: packet.Accepted})
-	return s.touch(now, out)
+	out = s.touch(now, out)
+	if r != nil && present && !s.clean {
+		// The broker resends its in-flight deliveries with their packet ids; Deliver holds
+		// each once.
+		s.queue, s.uplinks = r.queue, r.uplinks
+		return s.resume(now, out)
+	}
+	return out
 }
 
 func rcFor(err error) packet.ReturnCode {
@@ -475,9 +512,17 @@ func (s *Session) putSleep(si *sleepInfo) {
 	var b []byte
 	if si != nil {
 		b = binary.BigEndian.AppendUint16(make([]byte, 0, 10), si.duration)
-		b = binary.BigEndian.AppendUint64(b, uint64(si.deadline.Unix()))
+		// Whole seconds, rounded up: never lost before its time after a restart.
+		b = binary.BigEndian.AppendUint64(b, uint64(si.deadline.Add(time.Second-1).Unix()))
 	}
 	_ = s.b.PutData(DataSleep, b)
+}
+
+// SleepDeadline reads the value a session keeps under DataSleep: when the sleeper is lost if it
+// has not woken by then (its sleep duration and the §7.2 tolerance after it fell asleep).
+func SleepDeadline(b []byte) (time.Time, bool) {
+	si, ok := decodeSleep(b)
+	return si.deadline, ok
 }
 
 func decodeSleep(b []byte) (sleepInfo, bool) {
@@ -506,16 +551,16 @@ func (s *Session) Resume(now time.Time, clientID string, out []Action) ([]Action
 		return out, false
 	}
 	s.clientID, s.connected, s.clean, s.keepAlive = clientID, true, false, si.duration
+	s.restoreWill() // attaching without one cleared it in the broker
+	s.state = Asleep
 	if now.After(si.deadline) {
-		s.b.Lost()
-		s.reset(Lost)
+		s.lose(nil)
 		return out, false
 	}
 	s.reg.Reset(clientID, s.cfg.Predefined, s.cfg.maxTopics())
 	if b, ok := s.b.Data(DataTopics); ok {
 		_ = s.reg.UnmarshalBinary(b)
 	}
-	s.state = Asleep
 	s.b.Suspend()
 	return s.supervise(si.deadline, out), true
 }
@@ -539,6 +584,9 @@ func encodeWill(w *Will) []byte {
 	return append(b, w.Payload...)
 }
 
+// StoredWill reads the will a persistent session keeps under DataWill.
+func StoredWill(b []byte) (*Will, bool) { return decodeWill(b) }
+
 func decodeWill(b []byte) (*Will, bool) {
 	if len(b) < 3 {
 		return nil, false
@@ -557,7 +605,18 @@ func boolBit(b bool) byte {
 	return 0
 }
 
-// currentWill reads the will the session holds for updates (E20).
+// restoreWill hands the stored will of a persistent session back to the broker, which forgets
+// it when the client is detached normally and when it is attached without one.
+func (s *Session) restoreWill() {
+	if b, ok := s.b.Data(DataWill); ok {
+		if w, ok := decodeWill(b); ok {
+			s.b.SetWill(w)
+		}
+	}
+}
+
+// currentWill reads the will the session holds for updates (E20): the one of this connection,
+// or the stored one a persistent session kept from an earlier connection.
 func (s *Session) currentWill() *Will {
 	if s.will != nil {
 		return s.will
@@ -574,9 +633,7 @@ func (s *Session) currentWill() *Will {
 
 func (s *Session) willTopicUpd(m *packet.WillTopicUpd, out []Action) []Action {
 	if m.Delete() { // §6.4: deletes topic and message
-		s.will = nil
-		s.b.SetWill(nil)
-		s.putWill(nil, false)
+		s.setWill(nil)
 		return send(out, &packet.WillTopicResp{ReturnCode: packet.Accepted})
 	}
 	if topics.HasWildcard(m.Topic) || m.QoS < 0 {
@@ -601,13 +658,10 @@ func (s *Session) willMsgUpd(m *packet.WillMsgUpd, out []Action) []Action {
 	return send(out, &packet.WillMsgResp{ReturnCode: packet.Accepted})
 }
 
-// setWill hands w to the broker and keeps it: in the store for a persistent session (so a later
-// CONNECT without the Will flag keeps it, §6.3), in memory otherwise.
+// setWill hands w to the broker and keeps it: in memory, where the next update starts from, and
+// in the store for a persistent session (so a later CONNECT without the Will flag keeps it, §6.3).
 func (s *Session) setWill(w *Will) {
 	s.b.SetWill(w)
-	if s.clean {
-		s.will = w
-		return
-	}
+	s.will = w
 	s.putWill(w, false)
 }

@@ -15,7 +15,8 @@
 //     (version, next id, entries) that the gateway keeps with the broker session (PutData).
 //
 // The predefined table reads the Eclipse Paho gateway's predefinedTopic.conf form
-// (ParsePredefined): `ClientID, TopicName, TopicID` per line, `*` for every client, `#` comments.
+// (ParsePredefined): `ClientID, TopicName, TopicID` per line, `*` for every client (`COMMON` in
+// older Paho releases' files, read the same), `#` comments.
 // A Registry is not safe for concurrent use (a session owns it); a Predefined table is read-only
 // once built and may be shared by every session.
 package topics

@@ -12,6 +12,11 @@ import (
 // AllClients is the client id of a predefined entry that every client can use.
 const AllClients = "*"
 
+// pahoCommon is how releases of the Paho gateway before its switch to "*" wrote AllClients in
+// predefinedTopic.conf; ParsePredefined reads it as AllClients so that such files load as
+// they did there.
+const pahoCommon = "COMMON"
+
 // PredefinedTable maps predefined topic ids to names, globally and per client (§6.7). A
 // per-client entry wins over a global one with the same id or name. Build it with Add or
 // ParsePredefined, then share it read-only; the zero value is an empty table.
@@ -133,7 +138,8 @@ func (e *ParseError) Error() string {
 }
 
 // ParsePredefined reads the Eclipse Paho gateway's predefinedTopic.conf form: one
-// `ClientID, TopicName, TopicID` per line, ClientID `*` for every client, `#` starting a comment
+// `ClientID, TopicName, TopicID` per line, ClientID `*` (or `COMMON`, as older Paho releases
+// wrote it) for every client, `#` starting a comment
 // (a predefined name cannot contain `#`), blank lines ignored, ids decimal in 1..65534.
 // The first problem is returned as a *ParseError naming its line.
 func ParsePredefined(r io.Reader) (*PredefinedTable, error) {
@@ -176,6 +182,9 @@ func parsePredefined(r io.Reader, source string) (*PredefinedTable, error) {
 		idText := strings.TrimSpace(fields[2])
 		if client == "" {
 			return nil, fail("empty client id (use * for every client)")
+		}
+		if client == pahoCommon {
+			client = AllClients
 		}
 		if name == "" {
 			return nil, fail("empty topic name")

@@ -37,6 +37,20 @@ GatewayTestClient,mqttsn/predefined/topic1,1   # per-client wins
 	}
 }
 
+// Older Paho gateway releases wrote "every client" as COMMON; their files load the same.
+func TestParsePredefinedPahoCommon(t *testing.T) {
+	p := mustPre(t, "#  ClientID, TopicName, TopicID\nCOMMON,ty/common, 1\nNode-1,ty/own, 2\n")
+	if n, ok := p.Name("anyone", 1); !ok || n != "ty/common" {
+		t.Errorf("COMMON id 1 for anyone = %q %v", n, ok)
+	}
+	if _, ok := p.Name("anyone", 2); ok {
+		t.Error("a per-client id is visible to another client")
+	}
+	if id, ok := p.ID("Node-1", "ty/common"); !ok || id != 1 {
+		t.Errorf("ty/common for Node-1 = %d %v", id, ok)
+	}
+}
+
 func TestParsePredefinedErrorsNameLine(t *testing.T) {
 	cases := []struct{ text, want string }{
 		{"*, a, 1\n*, b", ":2: want 3 comma-separated fields"},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"snbridge/simulator/check"
+	"snbridge/simulator/simtest"
 )
 
 var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -164,40 +164,12 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
-// chromium finds Debian's chromium; `make test-deps` installs it.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium not found: run `make test-deps` (installs Debian's chromium)")
-	return ""
-}
-
 func TestHTMLRendersInHeadlessChromium(t *testing.T) {
-	bin := chromium(t)
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
-	shot := filepath.Join(dir, "shot.png")
+	page := filepath.Join(t.TempDir(), "report.html")
 	if err := os.WriteFile(page, []byte(writeHTML(t, sampleReport(t))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--user-data-dir="+filepath.Join(dir, "profile"),
-		"--window-size=1100,2400", "--screenshot="+shot, "file://"+page)
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, out)
-	}
-	png, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v\n%s", err, out)
-	}
-	if len(png) < 1000 || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
-		t.Fatalf("screenshot is %d bytes, starts % x", len(png), png[:min(len(png), 8)])
-	}
+	png := simtest.Screenshot(t, page)
 	// A blank page compresses to almost nothing; a page with tables and charts does not.
 	if len(png) < 20000 {
 		t.Errorf("screenshot only %d bytes: page probably blank", len(png))

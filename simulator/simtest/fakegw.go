@@ -29,11 +29,13 @@ type Faults struct {
 	DuplicateQoS2      bool // forward every QoS 2 PUBLISH twice
 }
 
-// FakeGateway is a small MQTT-SN gateway for the simulator's tests, standing in until snbridge's
-// own lands: CONNECT with will, REGISTER, PUBLISH at QoS −1..2 (QoS 2 de-duplicated by MsgId),
-// SUBSCRIBE by name, predefined id or short name, PINGREQ, DISCONNECT with sleep (deliveries are
-// buffered while asleep and flushed on PINGREQ(ClientId) or CONNECT), forwarder encapsulation.
-// Downstream deliveries are sent once, without retransmission: use it on clean links.
+// FakeGateway is a small MQTT-SN gateway for the simulator's own tests — fast, in-process, and
+// able to break a guarantee on purpose (Faults) so that the checker is seen to notice; the
+// end-to-end tests run snbridge itself (StartSnbridge). It serves CONNECT with will, REGISTER,
+// PUBLISH at QoS −1..2 (QoS 2 de-duplicated by MsgId), SUBSCRIBE by name, predefined id or
+// short name, PINGREQ, DISCONNECT with sleep (deliveries are buffered while asleep and flushed
+// on PINGREQ(ClientId) or CONNECT), forwarder encapsulation. Downstream deliveries are sent
+// once, without retransmission: use it on clean links.
 type FakeGateway struct {
 	pc         net.PacketConn
 	broker     Broker

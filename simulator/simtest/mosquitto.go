@@ -1,5 +1,3 @@
-// Package simtest helps the simulator's tests (and cmd tests): it starts Debian's mosquitto on a
-// free loopback port for the length of a test. Imported by tests only.
 package simtest
 
 import (

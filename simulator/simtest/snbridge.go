@@ -19,7 +19,26 @@ import (
 type Snbridge struct {
 	Broker  string // MQTT TCP address
 	Gateway string // MQTT-SN UDP address
-	Log     *bytes.Buffer
+	Log     *LogBuffer
+}
+
+// LogBuffer is a goroutine-safe writer: it collects the daemon's output, and String may be
+// called while writes go on.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 var (
@@ -28,7 +47,15 @@ var (
 	buildErr  error
 )
 
-// snbridgeBinary builds cmd/snbridge once per test binary.
+// RemoveBuild deletes the snbridge binary StartSnbridge built, if any. Call it from TestMain
+// after m.Run: the build outlives the tests that share it.
+func RemoveBuild() {
+	if buildPath != "" {
+		_ = os.RemoveAll(filepath.Dir(buildPath))
+	}
+}
+
+// snbridgeBinary builds cmd/snbridge once per test binary (RemoveBuild deletes it).
 func snbridgeBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -56,6 +83,7 @@ func StartSnbridge(t testing.TB, mqttsnExtra string) *Snbridge {
 	t.Helper()
 	bin := snbridgeBinary(t)
 	dir := t.TempDir()
+	data := memoryDir(t)
 	for attempt := 0; attempt < 5; attempt++ {
 		tcp, udp := freePort(t), freeUDPPort(t)
 		conf := filepath.Join(dir, "snbridge.yaml")
@@ -70,11 +98,11 @@ mqttsn:
   udp: "127.0.0.1:%d"
   advertise_interval: 0s
 %s
-`, filepath.Join(dir, "data"), tcp, udp, indent(mqttsnExtra))
+`, data, tcp, udp, indent(mqttsnExtra))
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s := &Snbridge{Broker: fmt.Sprintf("127.0.0.1:%d", tcp), Gateway: fmt.Sprintf("127.0.0.1:%d", udp), Log: &bytes.Buffer{}}
+		s := &Snbridge{Broker: fmt.Sprintf("127.0.0.1:%d", tcp), Gateway: fmt.Sprintf("127.0.0.1:%d", udp), Log: &LogBuffer{}}
 		cmd := exec.Command(bin, "-c", conf)
 		cmd.Stdout, cmd.Stderr = s.Log, s.Log
 		if err := cmd.Start(); err != nil {
@@ -101,6 +129,20 @@ mqttsn:
 		}
 	}
 	return nil
+}
+
+// memoryDir is a temporary directory in memory (tmpfs /dev/shm) where there is one, else on
+// disk. The daemon's store fsyncs on every state change of a persistent sensor (connect,
+// sleep, wake); the tests judge delivery guarantees, and must not turn into a measure of the
+// disk under a busy machine (speed is for benchmarks).
+func memoryDir(t testing.TB) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "snbridge-test-"); err == nil {
+			t.Cleanup(func() { _ = os.RemoveAll(d) })
+			return d
+		}
+	}
+	return t.TempDir()
 }
 
 func indent(s string) string {
