@@ -82,11 +82,12 @@ bench:
 # bench-broker: issue 3's MQTT loads — fan-in (100 publishers → 1 subscriber) and fan-out (1 →
 # 100) at QoS 0 and 1 with 32-byte payloads, one QoS 1 message in flight per publisher, QoS 0 also
 # paced, and 10 000 idle connections — against Debian's mosquitto and snbridge (store on), each
-# with its defaults and started on a free loopback port ({port}); prints Markdown tables. Both
-# brokers' defaults drop QoS 1 messages beyond a subscriber's queue of 1000 (max_queued_messages,
-# limits.max_queued) after acknowledging them, so fan-in QoS 1 is run once more with each
-# broker's queue unlimited ("nodrop"). Options of the loads: BENCH_BROKER_ARGS (e.g. -duration
-# 10s -inflight 16); snbridge's: SNBRIDGE_BENCH_ARGS (e.g. --cpuprofile /tmp/snb.pprof).
+# with its defaults and started on a free loopback port ({port}); prints Markdown tables.
+# Beyond a subscriber's queue of 1000, mosquitto acknowledges QoS 1 messages and drops them
+# (max_queued_messages) while snbridge holds the acknowledgement (limits.admission_wait), so
+# fan-in QoS 1 is run once more with each broker's queue unlimited ("nodrop"). Options of the
+# loads: BENCH_BROKER_ARGS (e.g. -duration 10s -inflight 16); snbridge's: SNBRIDGE_BENCH_ARGS
+# (e.g. --cpuprofile /tmp/snb.pprof).
 SNBRIDGE_BENCH_ARGS ?=
 BENCH_BROKER_ARGS   ?=
 bench-broker: build test-deps
