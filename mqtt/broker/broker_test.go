@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -378,5 +379,57 @@ func TestInflightWindowAndOrdering(t *testing.T) {
 		if string(p.Payload) != fmt.Sprint(i) {
 			t.Fatalf("message %d is %q: order not kept", i, p.Payload)
 		}
+	}
+}
+
+// Many publishers writing to one subscriber at once (a fan-in, whose deliveries are batched
+// into fewer writes) lose nothing and keep each publisher's order [MQTT-4.6.0-5], at QoS 0 and
+// at QoS 1, where the subscriber's acknowledgements let the next messages into its window.
+func TestFanInKeepsEachPublishersOrder(t *testing.T) {
+	const pubs, each = 20, 300
+	for _, qos := range []byte{0, 1} {
+		t.Run(fmt.Sprint("qos", qos), func(t *testing.T) {
+			b, addr := startBroker(t, Options{MaxQueued: pubs * each, OutboundQueue: pubs * each})
+			sub := dialRaw(t, addr)
+			sub.connect(&packet.Connect{ClientID: "sub", CleanSession: true})
+			sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "fan/+", QoS: qos}}})
+			if _, ok := sub.expect().(*packet.Suback); !ok {
+				t.Fatal("no SUBACK")
+			}
+			var wg sync.WaitGroup
+			for i := range pubs {
+				c := dialRaw(t, addr)
+				c.connect(&packet.Connect{ClientID: fmt.Sprint("pub", i), CleanSession: true})
+				wg.Go(func() {
+					// all of a publisher's messages in one write: bursts at the subscriber
+					var buf []byte
+					for n := range each {
+						buf, _ = packet.Append(buf, &packet.Publish{QoS: qos, PacketID: uint16(n + 1), Topic: fmt.Sprint("fan/", i), Payload: []byte(fmt.Sprint(n))})
+					}
+					c.nc.Write(buf)
+				})
+			}
+			next := make([]int, pubs)
+			for got := 0; got < pubs*each; got++ {
+				p, err := sub.read()
+				if err != nil {
+					t.Fatalf("after %d messages: %v (dropped %d)", got, err, b.stats.pubDropped.Load())
+				}
+				pub, ok := p.(*packet.Publish)
+				if !ok {
+					t.Fatalf("got %v", p.Type())
+				}
+				var i int
+				fmt.Sscanf(pub.Topic, "fan/%d", &i)
+				if string(pub.Payload) != fmt.Sprint(next[i]) {
+					t.Fatalf("publisher %d: got message %s, want %d", i, pub.Payload, next[i])
+				}
+				next[i]++
+				if qos == 1 {
+					sub.send(&packet.Puback{PacketID: pub.PacketID})
+				}
+			}
+			wg.Wait()
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -70,11 +71,33 @@ type outQueue struct {
 	closed   bool
 	wake     chan struct{}
 	writing  bool   // a write loop is running (or the read loop is writing inline)
+	reading  bool   // the read loop is handling acknowledgements and writes what they release (flushInline)
 	pending  []byte // the unwritten rest of a direct write; the write loop sends it first
 	direct   []byte // encoding buffer of direct writes
 	enc      *encoders
 	limit0   int
 	limitAll int
+
+	burstStart time.Duration // start of the current millisecond of direct writes (since epoch)
+	burstN     int           // direct writes in it
+}
+
+// burstWrites is the direct writes to one socket within a millisecond beyond which deliveries
+// are batched by a write loop instead: a socket that many publishers feed (a fan-in's
+// subscriber) gets one write per batch rather than one per message.
+const burstWrites = 8
+
+var epoch = time.Now()
+
+// bursting counts a direct write and reports whether the socket is busy enough to batch.
+// Called with q.mu held.
+func (q *outQueue) bursting() bool {
+	now := time.Since(epoch)
+	if now-q.burstStart > time.Millisecond {
+		q.burstStart, q.burstN = now, 0
+	}
+	q.burstN++
+	return q.burstN > burstWrites
 }
 
 func newConn(b *Broker, nc net.Conn, listener string) *conn {
@@ -112,7 +135,8 @@ func (c *conn) enqueue(p outPacket, own bool) bool {
 		c.closeAsync(ErrSlowConsumer)
 		return false
 	}
-	if !own && !q.writing && len(q.items) == 0 && c.raw != nil && c.writeDirect(&p) {
+	own = own || q.reading // the read loop is busy and writes it with what its packets release
+	if !own && !q.writing && len(q.items) == 0 && c.raw != nil && !q.bursting() && c.writeDirect(&p) {
 		q.mu.Unlock()
 		return true
 	}
@@ -361,12 +385,14 @@ func (c *conn) connect(p *packet.Connect) bool {
 }
 
 func (c *conn) readLoop(r *packet.Reader) {
+	reading := false
 	for {
 		if c.held.n.Load() >= maxHeldAcks {
 			c.waitHeld()
 		}
 		if r.Buffered() == 0 {
 			c.flushInline()
+			reading = false
 		}
 		p, err := r.ReadReused()
 		if err != nil {
@@ -374,16 +400,28 @@ func (c *conn) readLoop(r *packet.Reader) {
 			return
 		}
 		c.b.stats.msgsReceived.Add(1)
+		if !reading && releases(p.Type()) {
+			c.markReading()
+			reading = true
+		}
 		if err := c.handle(p); err != nil {
-			if err == errDisconnect {
-				c.clean = true
-				return
-			}
-			c.b.log.Warn("client disconnected: protocol violation", "client", c.clientID, "remote", c.remote, "err", err)
-			c.close(err)
+			c.handleFailed(err)
 			return
 		}
 	}
+}
+
+// handleFailed ends the read loop after handle refused a packet or saw DISCONNECT. Apart from
+// the loop: the loop's frame, under every read, stays small (see run).
+//
+//go:noinline
+func (c *conn) handleFailed(err error) {
+	if err == errDisconnect {
+		c.clean = true
+		return
+	}
+	c.b.log.Warn("client disconnected: protocol violation", "client", c.clientID, "remote", c.remote, "err", err)
+	c.close(err)
 }
 
 func (c *conn) readFailed(err error) {
@@ -403,6 +441,21 @@ func (c *conn) readFailed(err error) {
 }
 
 var errDisconnect = errors.New("DISCONNECT")
+
+// markReading tells pushes to the connection that its read loop is handling acknowledgements:
+// what they release (the next messages of the window) is queued and written in one go before
+// the loop next waits, one write for a batch of PUBACKs rather than one per PUBACK. Not
+// inlined: the read loop's frame stays small (see run).
+//
+//go:noinline
+func (c *conn) markReading() {
+	c.out.mu.Lock()
+	c.out.reading = true
+	c.out.mu.Unlock()
+}
+
+// releases reports whether a packet of type t may move queued messages into flight.
+func releases(t packet.Type) bool { return t == packet.PUBACK || t == packet.PUBCOMP }
 
 func (c *conn) handle(p packet.Packet) error {
 	switch p := p.(type) {
@@ -543,23 +596,30 @@ type inlineWriter struct {
 	spare []outPacket
 }
 
-// inlineMax bounds what the read loop writes itself: a few acknowledgements fit any socket
-// buffer, so the write does not block the reads that follow.
-const inlineMax = 2048
+// inlineMax bounds what the read loop writes itself on TLS and WebSocket connections, where a
+// write may block: a few acknowledgements fit any socket buffer, so the write does not block
+// the reads that follow. On plain TCP it writes without blocking, up to inlineMaxTCP.
+const (
+	inlineMax    = 2048
+	inlineMaxTCP = 64 << 10
+)
 
 // flushInline lets the read loop, about to wait for the client, write what its own packets
-// produced (CONNACK, acknowledgements) when no write loop runs: one goroutine hand-off less per
-// QoS 1 message, and no write loop at all for a connection that only pings. Anything larger is
-// left to a write loop.
+// produced (CONNACK, acknowledgements, the messages that PUBACKs let into the window) when no
+// write loop runs: one goroutine hand-off less per QoS 1 message, and no write loop at all for
+// a connection that only pings. What does not fit, or what a plain TCP socket does not take at
+// once, is left to a write loop.
 func (c *conn) flushInline() {
 	q := &c.out
 	q.mu.Lock()
+	q.reading = false
 	if q.writing || q.closed || len(q.items) == 0 {
 		q.mu.Unlock()
 		return
 	}
 	q.writing = true
-	if len(q.items) > 64 || estimate(q.items) > inlineMax {
+	if c.raw == nil && (len(q.items) > 64 || estimate(q.items) > inlineMax) ||
+		c.raw != nil && estimate(q.items) > inlineMaxTCP {
 		c.b.wg.Add(1) // too much to write here: a write loop takes it
 		q.mu.Unlock()
 		go c.writeLoop()
@@ -588,10 +648,21 @@ func (c *conn) flushInline() {
 	clear(items)
 	w.spare = items
 	w.buf = buf
-	ok := c.write(buf)
+	ok, rest := true, []byte(nil)
+	if c.raw != nil {
+		n := tryWrite(c.raw, buf)
+		c.b.stats.bytesSent.Add(int64(n))
+		rest = buf[n:]
+	} else {
+		ok = c.write(buf)
+	}
 
 	q.mu.Lock()
-	start := ok && len(q.items) > 0 && !q.closed
+	if len(rest) > 0 {
+		// The socket is full (or failed: the write loop finds out and closes).
+		q.pending = append(q.pending[:0], rest...)
+	}
+	start := ok && (len(q.items) > 0 || len(q.pending) > 0) && !q.closed
 	q.writing = start
 	if start {
 		c.b.wg.Add(1)
@@ -617,6 +688,9 @@ func estimate(items []outPacket) int {
 // starts a new one. An idle connection thus costs no goroutine and no write buffer.
 const writerLinger = 2 * time.Second
 
+// writerYields is how often a drained write loop on plain TCP yields for more before it exits.
+const writerYields = 2
+
 var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // writeLoop encodes what is queued and writes it in one go, flushing when the queue is empty.
@@ -635,14 +709,26 @@ func (c *conn) writeLoop() {
 	linger := time.NewTimer(writerLinger)
 	defer linger.Stop()
 	idle := false
+	yields := 0
 	for {
 		q.mu.Lock()
 		items := q.items
 		pending := q.pending
 		q.pending = nil
+		taken0 := 0
 		if len(items) > 0 {
 			q.items = spare[:0] // double buffering: push fills one slice while this loop encodes the other
-			q.qos0 = 0
+			// The QoS 0 messages taken still wait for the socket: they count against
+			// OutboundQueue until written.
+			taken0 = q.qos0
+			yields = 0
+		} else if len(pending) == 0 && c.raw != nil && yields < writerYields {
+			// Drained on plain TCP: let the goroutines that feed this socket run once more
+			// and batch what they queue, before the next packet is written directly again.
+			q.mu.Unlock()
+			yields++
+			runtime.Gosched()
+			continue
 		} else if len(pending) == 0 && (idle || c.raw != nil) {
 			// Drained. On plain TCP the next packet is written directly; otherwise the loop
 			// lingers a little for the next one.
@@ -694,6 +780,11 @@ func (c *conn) writeLoop() {
 		spare = items
 		if len(buf) > 0 && !c.write(buf) {
 			return
+		}
+		if taken0 > 0 {
+			q.mu.Lock()
+			q.qos0 -= taken0
+			q.mu.Unlock()
 		}
 	}
 }

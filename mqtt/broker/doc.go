@@ -17,9 +17,12 @@
 // routes it, when nothing else is queued for that socket; what the socket does not take, and
 // everything on TLS and WebSocket connections, goes to the write loop, which swaps out
 // everything queued, encodes it into one buffer and writes it with one call (it lingers 2 s on
-// TLS and WebSocket, and exits when drained on TCP). A connection's own replies (CONNACK,
-// acknowledgements, SUBACK, PINGRESP) are written by its read loop before it next waits for the
-// client. An idle connection thus costs one goroutine and no write buffer.
+// TLS and WebSocket, and exits when drained on TCP). A socket fed by many publishers at once
+// (more than 8 direct writes within a millisecond: a fan-in's subscriber) gets a write loop
+// instead, which batches what they queue; it yields twice for more before it exits. A
+// connection's own replies (CONNACK, acknowledgements, SUBACK, PINGRESP), and the messages
+// that its PUBACKs let into its window, are written by its read loop, in one write, before it
+// next waits for the client. An idle connection thus costs one goroutine and no write buffer.
 // Publishing takes no global lock: the subscription trie is read under an RWMutex, then each
 // matching session is locked on its own while the message is handed to it. A message is one
 // allocation (payloads up to 64 bytes are stored inline), shared by every subscriber.

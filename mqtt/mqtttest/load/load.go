@@ -28,13 +28,18 @@ const (
 	Idle   Mode = "idle"   // Clients connections that only connect
 )
 
+// DefaultClients is the publishers of a fan-in and the subscribers of a fan-out unless the
+// Config says otherwise: issue 3's loads.
+const DefaultClients = 100
+
 // Config describes one load. Zero values are the documented defaults.
 type Config struct {
 	Broker      string        // host:port of the broker under test
 	Mode        Mode          // FanIn, FanOut or Idle
 	QoS         byte          // 0 or 1, for publications and subscriptions
-	Clients     int           // publishers (fan-in), subscribers (fan-out), connections (idle); 0: 10, or 10 000 idle
+	Clients     int           // publishers (fan-in), subscribers (fan-out), connections (idle); 0: DefaultClients, or 10 000 idle
 	Inflight    int           // QoS 1 PUBLISHes a publisher has unacknowledged at most; 0: 1
+	Window      int           // QoS 0: messages a publisher has sent and not yet seen delivered to every subscriber, at most; 0: no bound (a flood)
 	PayloadSize int           // bytes, at least 16 (send time and sequence); 0: 32
 	Duration    time.Duration // how long publishers publish; 0: 5 s
 	Rate        int           // messages per second over all publishers; 0: as fast as the broker takes them
@@ -52,7 +57,7 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("load: QoS %d not supported (0 or 1)", c.QoS)
 	}
 	if c.Clients <= 0 {
-		c.Clients = 10
+		c.Clients = DefaultClients
 		if c.Mode == Idle {
 			c.Clients = 10_000
 		}
@@ -78,6 +83,9 @@ func (c *Config) defaults() error {
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
 	}
+	if c.Window < 0 || c.Window > 0 && (c.QoS != 0 || c.Rate > 0) {
+		return errors.New("load: Window is for unpaced QoS 0 loads")
+	}
 	switch c.Mode {
 	case FanIn, FanOut, Idle:
 	default:
@@ -91,6 +99,7 @@ type Result struct {
 	Config Config
 
 	Sent     uint64        // PUBLISHes written by the publishers
+	Stalls   uint64        // QoS 0 with a Window: waits for a delivery that never came (lost), given up after Drain/10
 	Acked    uint64        // of them acknowledged (QoS 1)
 	Expected uint64        // deliveries the subscribers should see: Sent, or Sent × subscribers
 	Received uint64        // deliveries the subscribers saw
@@ -120,8 +129,12 @@ func (r Result) String() string {
 	if r.Received < r.Expected {
 		loss = fmt.Sprintf(" (%.2f%% lost)", 100*float64(r.Expected-r.Received)/float64(max(r.Expected, 1)))
 	}
-	return fmt.Sprintf("%s QoS %d, %d clients, inflight %d: %.0f msg/s received; %d/%d delivered%s; latency p50 %v p99 %v max %v",
-		c.Mode, c.QoS, c.Clients, c.Inflight, r.Rate, r.Received, r.Expected, loss,
+	window := fmt.Sprintf("inflight %d", c.Inflight)
+	if c.QoS == 0 {
+		window = fmt.Sprintf("window %d", c.Window)
+	}
+	return fmt.Sprintf("%s QoS %d, %d clients, %s: %.0f msg/s received; %d/%d delivered%s; latency p50 %v p99 %v max %v",
+		c.Mode, c.QoS, c.Clients, window, r.Rate, r.Received, r.Expected, loss,
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
 }
 
@@ -151,6 +164,7 @@ type subscriber struct {
 	received atomic.Uint64
 	lastNS   atomic.Int64 // time of the last delivery, ns since the run's base
 	hist     histogram
+	pubs     []*publisher // told of their deliveries when they keep a Window
 }
 
 func (s *subscriber) run(base time.Time) {
@@ -166,6 +180,9 @@ func (s *subscriber) run(base time.Time) {
 		now := time.Since(base)
 		if len(pub.Payload) >= 16 {
 			s.hist.record(now - time.Duration(binary.BigEndian.Uint64(pub.Payload)))
+			if i := binary.BigEndian.Uint32(pub.Payload[8:]); int(i) < len(s.pubs) {
+				s.pubs[i].delivered()
+			}
 		}
 		s.received.Add(1)
 		s.lastNS.Store(int64(now))
@@ -181,7 +198,8 @@ func (s *subscriber) run(base time.Time) {
 	}
 }
 
-// publisher sends for the run's duration, keeping at most Inflight QoS 1 messages unacked.
+// publisher sends for the run's duration, keeping at most Inflight QoS 1 messages unacked, or
+// at QoS 0 at most Window messages not yet delivered to every subscriber.
 type publisher struct {
 	c     *conn
 	index uint32
@@ -189,6 +207,51 @@ type publisher struct {
 	sent  uint64
 	acked atomic.Uint64
 	acks  chan struct{} // closed when readAcks returns; nil if it never started
+
+	// Window: deliveries seen by the subscribers, and the count the publisher waits for
+	deliveries atomic.Int64
+	waitFor    atomic.Int64
+	wake       chan struct{}
+	stalls     uint64
+}
+
+// delivered counts one delivery of the publisher's messages and wakes it if it waits for it.
+func (p *publisher) delivered() {
+	if n := p.deliveries.Add(1); n >= p.waitFor.Load() && p.wake != nil {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// awaitWindow returns once fewer than window of the messages sent are undelivered to some of
+// the subs subscribers, calling flush before it waits. A delivery that does not come within
+// stall is taken as lost: the window is cleared and the stall counted.
+func (p *publisher) awaitWindow(ctx context.Context, window, subs int64, stall time.Duration, forgiven *int64, timer *time.Timer, flush func() error) error {
+	need := (int64(p.sent)-window+1)*subs - *forgiven // deliveries that let the next message go
+	if p.deliveries.Load() >= need {
+		return nil
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	p.waitFor.Store(need)
+	for p.deliveries.Load() < need {
+		timer.Reset(stall)
+		select {
+		case <-p.wake:
+		case <-timer.C:
+			if p.deliveries.Load() < need {
+				p.stalls++
+				*forgiven += need - p.deliveries.Load()
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (p *publisher) readAcks(tokens chan<- struct{}) {
@@ -208,7 +271,7 @@ func (p *publisher) readAcks(tokens chan<- struct{}) {
 	}
 }
 
-func (p *publisher) run(ctx context.Context, cfg *Config, base time.Time, interval time.Duration) error {
+func (p *publisher) run(ctx context.Context, cfg *Config, base time.Time, interval time.Duration, subs int) error {
 	var tokens chan struct{}
 	if cfg.QoS == 1 {
 		tokens = make(chan struct{}, cfg.Inflight)
@@ -233,10 +296,21 @@ func (p *publisher) run(ctx context.Context, cfg *Config, base time.Time, interv
 		buf = buf[:0]
 		return err
 	}
+	var forgiven int64
+	var stall *time.Timer
+	if cfg.Window > 0 {
+		stall = time.NewTimer(time.Hour)
+		defer stall.Stop()
+	}
 	for {
 		now := time.Since(base)
 		if now >= cfg.Duration || ctx.Err() != nil {
 			break
+		}
+		if cfg.Window > 0 {
+			if err := p.awaitWindow(ctx, int64(cfg.Window), int64(subs), cfg.Drain/10, &forgiven, stall, flush); err != nil {
+				return err
+			}
 		}
 		if interval > 0 {
 			if due := time.Duration(p.sent) * interval; due > now {
@@ -317,7 +391,16 @@ func runFlow(ctx context.Context, cfg Config) (Result, error) {
 		if cfg.Mode == FanOut {
 			topic = prefix + "/out"
 		}
-		pubs = append(pubs, &publisher{c: c, index: uint32(i), topic: topic})
+		p := &publisher{c: c, index: uint32(i), topic: topic}
+		if cfg.Window > 0 {
+			p.wake = make(chan struct{}, 1)
+		}
+		pubs = append(pubs, p)
+	}
+	if cfg.Window > 0 {
+		for _, s := range subs {
+			s.pubs = pubs
+		}
 	}
 
 	base := time.Now()
@@ -334,7 +417,7 @@ func runFlow(ctx context.Context, cfg Config) (Result, error) {
 	var writers sync.WaitGroup
 	errs := make([]error, len(pubs))
 	for i, p := range pubs {
-		writers.Go(func() { errs[i] = p.run(runCtx, &cfg, base, interval) })
+		writers.Go(func() { errs[i] = p.run(runCtx, &cfg, base, interval, nSub) })
 	}
 	writers.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -345,6 +428,7 @@ func runFlow(ctx context.Context, cfg Config) (Result, error) {
 	res.Config = cfg
 	for _, p := range pubs {
 		res.Sent += p.sent
+		res.Stalls += p.stalls
 	}
 	res.Expected = res.Sent * uint64(nSub)
 	received := func() (n uint64) {

@@ -59,6 +59,8 @@ func TestFlowsAgainstMosquitto(t *testing.T) {
 		{Mode: FanIn, QoS: 1, Clients: 3, Inflight: 4},
 		{Mode: FanOut, QoS: 0, Clients: 3, Rate: 1000},
 		{Mode: FanOut, QoS: 1, Clients: 3},
+		{Mode: FanIn, QoS: 0, Clients: 3, Window: 1},
+		{Mode: FanOut, QoS: 0, Clients: 3, Window: 2},
 	} {
 		c.Broker, c.Duration, c.Drain = addr, 300*time.Millisecond, 2*time.Second
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -73,6 +75,9 @@ func TestFlowsAgainstMosquitto(t *testing.T) {
 		}
 		if res.Sent == 0 || res.Expected != res.Sent*subs || res.Received != res.Expected {
 			t.Errorf("%s QoS %d: sent %d, expected %d, received %d", c.Mode, c.QoS, res.Sent, res.Expected, res.Received)
+		}
+		if c.Window > 0 && res.Stalls != 0 {
+			t.Errorf("%s QoS 0 window %d: %d stalls without loss", c.Mode, c.Window, res.Stalls)
 		}
 		if c.QoS == 1 && res.Acked != res.Sent {
 			t.Errorf("%s QoS 1: %d of %d acknowledged", c.Mode, res.Acked, res.Sent)
@@ -123,6 +128,8 @@ func TestConfigErrors(t *testing.T) {
 		{Broker: "x:1", Mode: "sideways"},
 		{Broker: "x:1", Mode: FanIn, QoS: 2},
 		{Broker: "x:1", Mode: FanIn, PayloadSize: 8},
+		{Broker: "x:1", Mode: FanIn, QoS: 1, Window: 1},
+		{Broker: "x:1", Mode: FanIn, Rate: 100, Window: 1},
 	} {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%+v accepted", c)

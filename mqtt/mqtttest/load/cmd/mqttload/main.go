@@ -1,11 +1,16 @@
 // Command mqttload applies MQTT 3.1.1 loads to a broker and prints what it measured.
 //
-//	go run ./mqtt/mqtttest/load/cmd/mqttload -broker 127.0.0.1:1883 -mode fanin -qos 1 -clients 10
+//	go run ./mqtt/mqtttest/load/cmd/mqttload -broker 127.0.0.1:1883 -mode fanin -qos 1 -clients 100
 //	go run ./mqtt/mqtttest/load/cmd/mqttload -broker 127.0.0.1:1883 -mode idle -clients 10000 -pid $(pidof mosquitto)
 //
-// With -suite it runs the standard set of loads (fan-in and fan-out at QoS 0 and 1, 10 000 idle
-// connections) against each broker given by -spawn NAME=COMMAND, where COMMAND is started with
-// {port} replaced by a free loopback port, and prints a table comparing them.
+// With -suite it runs the standard set of loads (100 publishers → 1 subscriber and 1 → 100 at
+// QoS 0 and 1, 32-byte payloads, one message in flight per publisher: unacknowledged at QoS 1,
+// undelivered at QoS 0; QoS 0 also paced; 10 000 idle connections) against each broker given
+// by -spawn NAME=COMMAND, where COMMAND is started with {port} replaced by a free loopback
+// port, all brokers at once taking turns load by load, and prints Markdown tables comparing
+// them. -spawn NAME:LOAD,...=COMMAND runs only the loads named (fanin-qos0, fanin-qos1,
+// fanin-qos0-paced, fanout-qos0, fanout-qos1, fanout-qos0-paced, idle): a broker in a second
+// configuration for the loads where the configuration matters.
 package main
 
 import (
@@ -46,8 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Broker, "broker", "127.0.0.1:1883", "broker address host:port")
 	fs.StringVar(&mode, "mode", "fanin", "fanin, fanout or idle")
 	fs.UintVar(&qos, "qos", 0, "QoS of publications and subscriptions: 0 or 1")
-	fs.IntVar(&cfg.Clients, "clients", 0, "publishers (fanin), subscribers (fanout) or connections (idle); 0: 10, idle 10000")
+	fs.IntVar(&cfg.Clients, "clients", 0, "publishers (fanin), subscribers (fanout) or connections (idle); 0: 100, idle 10000")
 	fs.IntVar(&cfg.Inflight, "inflight", 1, "QoS 1 messages a publisher may have unacknowledged")
+	fs.IntVar(&cfg.Window, "window", 0, "QoS 0 unpaced: messages a publisher may have sent and not yet seen delivered; 0: a flood (with -suite: 1)")
 	fs.IntVar(&cfg.PayloadSize, "size", 32, "payload bytes (at least 16)")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long to publish")
 	fs.IntVar(&cfg.Rate, "rate", 0, "messages per second over all publishers; 0: unlimited")
@@ -55,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.BrokerPID, "pid", 0, "idle: broker process id whose VmRSS to read")
 	fs.DurationVar(&cfg.Hold, "hold", 0, "idle: keep the connections open this long")
 	suite := fs.Bool("suite", false, "run the standard loads against each -spawn broker and print a table")
-	fs.Var(&spawns, "spawn", "with -suite: NAME=COMMAND starting a broker on {port} (repeatable)")
+	fs.Var(&spawns, "spawn", "with -suite: NAME=COMMAND starting a broker on {port}, or NAME:LOAD,...=COMMAND for some loads only (repeatable)")
 	logDir := fs.String("logdir", os.TempDir(), "with -suite: directory of the brokers' output files")
 	idle := fs.Int("idle", 10_000, "with -suite: idle connections to open (0: skip)")
 	if err := fs.Parse(args); err != nil {
