@@ -76,7 +76,9 @@
 //     (its will is published; a persistent session keeps its queue).
 //   - A client that sends a malformed packet, a packet above Options.MaxPacketSize, a second
 //     CONNECT, or anything before CONNECT is disconnected and the reason logged; nobody else
-//     notices. Beyond Options.MaxConnections new connections are closed at once.
+//     notices. Beyond Options.MaxConnections a new connection's CONNECT is answered with
+//     CONNACK 3 (server unavailable) and the connection closed; past 16 such at once, or
+//     without a CONNECT within a second, it is closed without an answer.
 //
 // # Choices where MQTT 3.1.1 leaves room
 //
