@@ -33,16 +33,16 @@ func TestPasswordAndACLFilesEndToEnd(t *testing.T) {
 		}
 	}
 	acl := filepath.Join(dir, "acl")
-	writeACL := func(bobExtra string) {
+	writeACL := func(bobRules string) {
 		t.Helper()
 		rules := "user alice\ntopic readwrite alice/#\ntopic read $SYS/broker/publish/messages/dropped\n" +
-			"user bob\ntopic read alice/#\n" + bobExtra +
+			"user bob\n" + bobRules +
 			"pattern readwrite clients/%c/%u/#\n"
 		if err := os.WriteFile(acl, []byte(rules), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	writeACL("")
+	writeACL("topic read alice/#\n")
 	cfg := filepath.Join(dir, "snbridge.yaml")
 	os.WriteFile(cfg, []byte("auth:\n  allow_anonymous: false\n  password_file: "+pw+"\n  acl_file: "+acl+"\nlimits:\n  sys_interval: 1s\n"), 0o644)
 	addr := freePort(t)
@@ -136,7 +136,8 @@ func TestPasswordAndACLFilesEndToEnd(t *testing.T) {
 		}
 	}
 
-	// SIGHUP reloads the ACL file: bob may now write alice/#.
+	// SIGHUP reloads the ACL file: bob may now write alice/#, and no longer read it, so his
+	// subscription to alice/# goes.
 	writeACL("topic write alice/#\n")
 	reloads := strings.Count(d.logs.String(), "files reloaded")
 	d.cmd.Process.Signal(syscall.SIGHUP)
@@ -146,6 +147,12 @@ func TestPasswordAndACLFilesEndToEnd(t *testing.T) {
 	pub("bob", "bpw", "alice/granted", "now")
 	if m := next(aliceGot, "bob's publish after SIGHUP"); m.Topic() != "alice/granted" {
 		t.Fatalf("alice got %s", m.Topic())
+	}
+	if tok := bob.Publish("clients/bobdev/bob/t", 1, false, "after"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish: %v", tok.Error())
+	}
+	if m := next(bobGot, "bob's own publish after SIGHUP"); m.Topic() != "clients/bobdev/bob/t" {
+		t.Fatalf("bob got %s %q: his read access to alice/# was revoked by SIGHUP", m.Topic(), m.Payload())
 	}
 	if err := d.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("exit after SIGTERM: %v; log:\n%s", err, d.logs.String())

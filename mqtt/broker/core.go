@@ -50,6 +50,8 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 			s = nil
 		} else {
 			present = true
+			// The rules or the user name may have changed while the client was away.
+			b.revokeLocked(s, o.username, &batch)
 		}
 	}
 	if s == nil {

@@ -87,5 +87,9 @@
 //   - A refused authentication answers CONNACK 4 when a user name was given, 5 otherwise.
 //   - A PUBLISH denied by the ACL is acknowledged as usual and dropped (counted).
 //   - An invalid filter in SUBSCRIBE gets 0x80 for that filter, not a disconnect.
+//   - Subscriptions are authorised when made, not per message: after the rules change,
+//     Reauthorize removes those no longer allowed from sessions with a client, and a
+//     persistent session's are checked again when its client reconnects (with the user name
+//     it then gives). The client is not told.
 //   - $SYS/broker/retained messages/count does not count the broker's own $SYS messages.
 package broker
