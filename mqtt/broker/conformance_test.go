@@ -1,0 +1,74 @@
+package broker
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"testing"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"snbridge/mqtt/packet"
+)
+
+// Messages from one publisher reach a subscriber in the order sent, whatever their QoS: a QoS 0
+// message does not overtake QoS 1/2 messages waiting for the in-flight window [MQTT-4.6.0-6].
+func TestOrderKeptAcrossQoSLevels(t *testing.T) {
+	_, addr := startBroker(t, Options{MaxInflight: 1})
+	sub := dialRaw(t, addr)
+	sub.connect(&packet.Connect{ClientID: "sub", CleanSession: true})
+	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "o", QoS: 2}}})
+	sub.expect()
+	pub := dialRaw(t, addr)
+	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true})
+	const n = 12
+	for i := range n {
+		pub.send(&packet.Publish{Topic: "o", QoS: byte(i % 3), PacketID: uint16(i + 1), Payload: []byte(fmt.Sprint(i))})
+	}
+	for i := 0; i < n; {
+		switch p := sub.expect().(type) {
+		case *packet.Publish:
+			if string(p.Payload) != fmt.Sprint(i) || p.QoS != byte(i%3) {
+				t.Fatalf("message %d: got %q at QoS %d: order not kept", i, p.Payload, p.QoS)
+			}
+			i++
+			switch p.QoS {
+			case 1:
+				sub.send(&packet.Puback{PacketID: p.PacketID})
+			case 2:
+				sub.send(&packet.Pubrec{PacketID: p.PacketID})
+			}
+		case *packet.Pubrel:
+			sub.send(&packet.Pubcomp{PacketID: p.PacketID})
+		default:
+			t.Fatalf("unexpected %v", p.Type())
+		}
+	}
+}
+
+// paho's will, set with SetWill, is published when its socket breaks (no DISCONNECT), and
+// reaches a paho subscriber with its QoS and retain flag kept.
+func TestPahoWillOnBrokenSocket(t *testing.T) {
+	b, addr := startBroker(t, Options{})
+	conns := make(chan net.Conn, 1)
+	newPaho(t, addr, "dying", true, func(o *paho.ClientOptions) {
+		o.SetWill("will/dying", "gone", 1, true)
+		o.SetCustomOpenConnectionFn(func(*url.URL, paho.ClientOptions) (net.Conn, error) {
+			nc, err := net.Dial("tcp", addr)
+			if err == nil {
+				conns <- nc
+			}
+			return nc, err
+		})
+	})
+	rec := newReceived()
+	sub := newPaho(t, addr, "watcher", true)
+	must(t, sub.Subscribe("will/#", 1, rec.handler))
+	(<-conns).Close()
+	if m := rec.wait(t, 1)[0]; m.Topic() != "will/dying" || string(m.Payload()) != "gone" || m.Qos() != 1 {
+		t.Fatalf("got %s %q QoS %d", m.Topic(), m.Payload(), m.Qos())
+	}
+	if b.RetainedCount() != 1 {
+		t.Fatal("the retained will was not kept")
+	}
+}
