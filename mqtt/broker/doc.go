@@ -85,6 +85,8 @@
 //   - A takeover by the same client id closes the older connection without publishing its
 //     will: the client is back. Broker shutdown publishes no wills.
 //   - A refused authentication answers CONNACK 4 when a user name was given, 5 otherwise.
+//   - CONNACK 3 (server unavailable) answers a CONNECT beyond Options.MaxConnections, and one
+//     whose new persistent session the store cannot record (ConnectLocal returns the error).
 //   - A PUBLISH denied by the ACL is acknowledged as usual and dropped (counted).
 //   - An invalid filter in SUBSCRIBE gets 0x80 for that filter, not a disconnect.
 //   - Subscriptions are authorised when made, not per message: after the rules change,
