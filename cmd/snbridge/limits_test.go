@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -67,5 +68,72 @@ func TestLimitsEndToEnd(t *testing.T) {
 		if !strings.Contains(logs, reason) {
 			t.Errorf("no %q in the log:\n%s", reason, logs)
 		}
+	}
+}
+
+// An offline persistent session queues up to the default 1000 messages; beyond, new QoS 1
+// messages are dropped (the documented policy), counted in $SYS, and logged; the 1000 arrive in
+// order when the client is back.
+func TestDefaultQueueBoundEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "snbridge.yaml")
+	os.WriteFile(cfg, []byte("limits:\n  sys_interval: 1s\n"), 0o644)
+	addr := freePort(t)
+	d := startDaemon(t, "-c", cfg, "--mqtt", addr, "--data-dir", filepath.Join(dir, "data"))
+
+	sub, _ := dialMQTT(t, addr, "offline", false)
+	sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "q", QoS: 1}, {Filter: "$SYS/broker/publish/messages/dropped", QoS: 0}}})
+	if _, ok := sub.expect().(*packet.Suback); !ok {
+		t.Fatal("no SUBACK")
+	}
+	sub.send(&packet.Disconnect{})
+	sub.nc.Close()
+
+	pub, _ := dialMQTT(t, addr, "pub", true)
+	const n = 1005
+	go func() { // pipelined: the acknowledgements wait for group commits
+		for i := range n {
+			pub.send(&packet.Publish{Topic: "q", QoS: 1, PacketID: uint16(i + 1), Payload: []byte(fmt.Sprint(i))})
+		}
+	}()
+	for i := range n {
+		pub.expectAck(packet.PUBACK, uint16(i+1))
+	}
+
+	back, present := dialMQTT(t, addr, "offline", false)
+	if !present {
+		t.Fatal("session not present")
+	}
+	next := 0
+	dropped := ""
+	for next < 1000 || dropped != "5" {
+		switch p := back.expect().(type) {
+		case *packet.Publish:
+			if p.Topic != "q" {
+				dropped = string(p.Payload)
+				continue
+			}
+			if string(p.Payload) != fmt.Sprint(next) {
+				t.Fatalf("message %d is %q", next, p.Payload)
+			}
+			next++
+			back.send(&packet.Puback{PacketID: p.PacketID})
+		}
+	}
+	back.send(&packet.Pingreq{})
+	for {
+		p := back.expect()
+		if pp, ok := p.(*packet.Publish); ok && pp.Topic == "q" {
+			t.Fatalf("message %q beyond the queue bound was kept", pp.Payload)
+		}
+		if p.Type() == packet.PINGRESP {
+			break
+		}
+	}
+	if err := d.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if !strings.Contains(d.logs.String(), "queue full") {
+		t.Errorf("the drop was not logged:\n%s", d.logs.String())
 	}
 }
