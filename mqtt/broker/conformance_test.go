@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"testing"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -70,5 +71,33 @@ func TestPahoWillOnBrokenSocket(t *testing.T) {
 	}
 	if b.RetainedCount() != 1 {
 		t.Fatal("the retained will was not kept")
+	}
+}
+
+// The $SYS topics are the broker's: a client's PUBLISH to one is acknowledged, dropped and
+// counted, as mosquitto does; a retained value cannot be forged.
+func TestClientCannotPublishToSys(t *testing.T) {
+	b, addr := startBroker(t, Options{SysInterval: time.Hour, Version: "1.0"})
+	rec := newReceived()
+	sub := newPaho(t, addr, "watcher", true)
+	must(t, sub.Subscribe("$SYS/broker/version", 0, rec.handler))
+	if m := rec.wait(t, 1)[0]; string(m.Payload()) != "snbridge 1.0" {
+		t.Fatalf("version %q", m.Payload())
+	}
+	must(t, sub.Subscribe("barrier", 1, rec.handler))
+	pub := newPaho(t, addr, "forger", true)
+	must(t, pub.Publish("$SYS/broker/version", 1, true, "forged"))
+	must(t, pub.Publish("barrier", 1, false, "after"))
+	if m := rec.wait(t, 2)[1]; m.Topic() != "barrier" {
+		t.Fatalf("got %s %q: a client published to $SYS", m.Topic(), m.Payload())
+	}
+	if n := b.stats.pubDropped.Load(); n != 1 {
+		t.Fatalf("%d dropped, want the forged $SYS publish counted", n)
+	}
+	late := newReceived()
+	sub2 := newPaho(t, addr, "late", true)
+	must(t, sub2.Subscribe("$SYS/broker/version", 0, late.handler))
+	if m := late.wait(t, 1)[0]; string(m.Payload()) != "snbridge 1.0" {
+		t.Fatalf("retained version %q after a client's publish", m.Payload())
 	}
 }

@@ -471,7 +471,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 		return nil
 	}
 	var held *admission
-	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
+	if b.canPublish(c.username, c.clientID, p.Topic) {
 		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)
 		var hold **admission
 		if p.QoS > 0 {

@@ -160,7 +160,7 @@ func (b *Broker) detach(s *session, out sink, abnormal bool) {
 }
 
 func (b *Broker) publishWill(clientID, username string, w *Will) {
-	if !b.auth.CanPublish(username, clientID, w.Topic) {
+	if !b.canPublish(username, clientID, w.Topic) {
 		b.stats.pubDropped.Add(1)
 		b.log.Info("will not published: not authorized", "client", clientID, "topic", w.Topic)
 		return

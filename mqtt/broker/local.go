@@ -137,7 +137,7 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	}
 	b := c.b
 	b.stats.pubReceived.Add(1)
-	if !b.auth.CanPublish(c.user, c.id, m.Topic) {
+	if !b.canPublish(c.user, c.id, m.Topic) {
 		b.stats.pubDropped.Add(1)
 		done(ErrNotAuthorized)
 		return
