@@ -101,3 +101,25 @@ func TestClientCannotPublishToSys(t *testing.T) {
 		t.Fatalf("retained version %q after a client's publish", m.Payload())
 	}
 }
+
+// A takeover of a persistent session closes the older connection and resends what was in
+// flight on it to the new one, with DUP and the same packet id [MQTT-3.1.4-2], [MQTT-4.4.0-1].
+func TestTakeoverRedeliversInFlight(t *testing.T) {
+	_, addr := startBroker(t, Options{})
+	older := dialRaw(t, addr)
+	older.connect(&packet.Connect{ClientID: "same", CleanSession: false})
+	older.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "t", QoS: 1}}})
+	older.expect()
+	pub := newPaho(t, addr, "pub", true)
+	must(t, pub.Publish("t", 1, false, "m"))
+	first := older.expect().(*packet.Publish)
+	newer := dialRaw(t, addr)
+	if ack := newer.connect(&packet.Connect{ClientID: "same", CleanSession: false}); !ack.SessionPresent {
+		t.Fatal("session present 0 on takeover of a persistent session")
+	}
+	again, ok := newer.expect().(*packet.Publish)
+	if !ok || !again.Dup || again.PacketID != first.PacketID || string(again.Payload) != "m" {
+		t.Fatalf("after takeover: %#v; want the in-flight message again with DUP", again)
+	}
+	older.expectClosed()
+}
