@@ -224,6 +224,7 @@ func (b *Broker) subscribe(s *session, filter string, qos byte) (byte, error) {
 		s.mu.Unlock()
 		return 0x80, ErrClosed
 	}
+	prev, had := s.subs[filter]
 	s.subs[filter] = granted
 	b.subs.Subscribe(filter, s, granted)
 	if s.stored() {
@@ -232,7 +233,20 @@ func (b *Broker) subscribe(s *session, filter string, qos byte) (byte, error) {
 	s.mu.Unlock()
 	if batch.Len() > 0 {
 		if err := b.store.Commit(&batch); err != nil {
-			b.log.Error("store: subscription write failed", "client", s.id, "err", err)
+			// Not kept across a restart, so not granted: undone, and refused with 0x80.
+			b.log.Error("store: subscription write failed; refused", "client", s.id, "filter", filter, "err", err)
+			s.mu.Lock()
+			if !s.gone && s.subs[filter] == granted {
+				if had {
+					s.subs[filter] = prev
+					b.subs.Subscribe(filter, s, prev)
+				} else {
+					delete(s.subs, filter)
+					b.subs.Unsubscribe(filter, s)
+				}
+			}
+			s.mu.Unlock()
+			return 0x80, err
 		}
 	}
 	return granted, nil

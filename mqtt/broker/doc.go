@@ -87,6 +87,7 @@
 //   - A refused authentication answers CONNACK 4 when a user name was given, 5 otherwise.
 //   - CONNACK 3 (server unavailable) answers a CONNECT beyond Options.MaxConnections, and one
 //     whose new persistent session the store cannot record (ConnectLocal returns the error).
+//     Likewise a persistent session's subscription the store cannot record gets 0x80.
 //   - A PUBLISH denied by the ACL is acknowledged as usual and dropped (counted). So is any
 //     client's PUBLISH or will to a $SYS topic: those are the broker's own, as in mosquitto.
 //   - An invalid filter in SUBSCRIBE gets 0x80 for that filter, not a disconnect.

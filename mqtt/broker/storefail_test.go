@@ -47,3 +47,29 @@ func TestSessionNotStoredIsRefused(t *testing.T) {
 		t.Fatalf("after the store recovered: %+v, want accepted without a session", ack)
 	}
 }
+
+// A subscription of a persistent session that the store cannot record is refused with 0x80
+// and does not deliver: granted, it would be gone after a restart.
+func TestSubscriptionNotStoredIsRefused(t *testing.T) {
+	st := &failingStore{Store: store.NewMemory()}
+	_, addr := startBroker(t, Options{Store: st})
+	c := dialRaw(t, addr)
+	c.connect(&packet.Connect{ClientID: "p", CleanSession: false})
+	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "kept", QoS: 1}}})
+	if ack := c.expect().(*packet.Suback); ack.ReturnCodes[0] != 1 {
+		t.Fatalf("SUBACK %v", ack.ReturnCodes)
+	}
+	st.fail.Store(true)
+	c.send(&packet.Subscribe{PacketID: 2, Subscriptions: []packet.Subscription{{Filter: "lost", QoS: 0}}})
+	if ack := c.expect().(*packet.Suback); ack.ReturnCodes[0] != 0x80 {
+		t.Fatalf("SUBACK %v, want 0x80 when the subscription cannot be stored", ack.ReturnCodes)
+	}
+	st.fail.Store(false)
+	pub := dialRaw(t, addr)
+	pub.connect(&packet.Connect{ClientID: "pub", CleanSession: true})
+	pub.send(&packet.Publish{Topic: "lost", Payload: []byte("no")})
+	pub.send(&packet.Publish{Topic: "kept", Payload: []byte("yes")})
+	if p := c.expect().(*packet.Publish); p.Topic != "kept" {
+		t.Fatalf("got %s: a refused subscription delivers", p.Topic)
+	}
+}
