@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +123,16 @@ func TestTakeoverRedeliversInFlight(t *testing.T) {
 		t.Fatalf("after takeover: %#v; want the in-flight message again with DUP", again)
 	}
 	older.expectClosed()
+}
+
+// Client ids beyond the 23 characters of 0-9a-zA-Z a server must accept are accepted too
+// [MQTT-3.1.3-5], as mosquitto does: long ones, and any UTF-8.
+func TestLongAndUnicodeClientIDsAccepted(t *testing.T) {
+	_, addr := startBroker(t, Options{})
+	for _, id := range []string{strings.Repeat("x", 200), "sensor/kitchen #1 — température", "a+b"} {
+		c := dialRaw(t, addr)
+		if ack := c.connect(&packet.Connect{ClientID: id, CleanSession: false}); ack.ReturnCode != packet.Accepted {
+			t.Errorf("client id %q refused with %d", id, ack.ReturnCode)
+		}
+	}
 }
