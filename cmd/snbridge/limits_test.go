@@ -88,6 +88,13 @@ func TestDefaultQueueBoundEndToEnd(t *testing.T) {
 	}
 	sub.send(&packet.Disconnect{})
 	sub.nc.Close()
+	// Offline only once the broker has detached it: its log line comes after.
+	for i := 0; !strings.Contains(d.logs.String(), "client=offline remote="+sub.nc.LocalAddr().String()+" reason=DISCONNECT"); i++ {
+		if i == 500 {
+			t.Fatalf("the DISCONNECT was not logged:\n%s", d.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	pub, _ := dialMQTT(t, addr, "pub", true)
 	const n = 1005
