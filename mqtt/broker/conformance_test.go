@@ -1,13 +1,16 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"snbridge/mqtt/packet"
@@ -134,5 +137,47 @@ func TestLongAndUnicodeClientIDsAccepted(t *testing.T) {
 		if ack := c.connect(&packet.Connect{ClientID: id, CleanSession: false}); ack.ReturnCode != packet.Accepted {
 			t.Errorf("client id %q refused with %d", id, ack.ReturnCode)
 		}
+	}
+}
+
+// The WebSocket listener selects the "mqtt" subprotocol, refuses a client that does not offer
+// it [MQTT-6.0.0-3], and serves only its path, /mqtt by default.
+func TestWebSocketSubprotocolAndPath(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startBroker(t, Options{Listeners: []Listener{{Name: "ws", Listener: ln, WebSocket: true}}})
+	base := "ws://" + ln.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	wc, _, err := websocket.Dial(ctx, base+"/mqtt", &websocket.DialOptions{Subprotocols: []string{"mqtt"}})
+	if err != nil {
+		t.Fatalf("dial with the mqtt subprotocol: %v", err)
+	}
+	if wc.Subprotocol() != "mqtt" {
+		t.Fatalf("subprotocol %q, want mqtt", wc.Subprotocol())
+	}
+	nc := websocket.NetConn(ctx, wc, websocket.MessageBinary)
+	buf, _ := packet.Append(nil, &packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "ws", CleanSession: true})
+	nc.Write(buf)
+	if p, err := packet.NewReader(nc, 0).ReadPacket(); err != nil {
+		t.Fatalf("no CONNACK over WebSocket: %v", err)
+	} else if ack, ok := p.(*packet.Connack); !ok || ack.ReturnCode != packet.Accepted {
+		t.Fatalf("got %#v", p)
+	}
+	nc.Close()
+
+	bare, _, err := websocket.Dial(ctx, base+"/mqtt", nil)
+	if err != nil {
+		t.Fatalf("dial without a subprotocol: %v", err)
+	}
+	if _, _, err := bare.Read(ctx); websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Fatalf("without the mqtt subprotocol: %v, want a close with policy violation", err)
+	}
+
+	if _, resp, err := websocket.Dial(ctx, base+"/other", &websocket.DialOptions{Subprotocols: []string{"mqtt"}}); err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another path: %v, %v; want 404", err, resp)
 	}
 }
