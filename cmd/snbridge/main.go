@@ -177,7 +177,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			if err := authz.Reload(); err != nil {
 				log.Error("SIGHUP: reload failed; the previous password and ACL files stay in force", "err", err)
 			} else {
-				log.Info("SIGHUP: password and ACL files reloaded")
+				log.Info("SIGHUP: password and ACL files reloaded", "subscriptions_removed", b.Reauthorize())
 			}
 			if certs != nil {
 				if err := certs.reload(); err != nil {

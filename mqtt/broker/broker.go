@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"snbridge/mqtt/packet"
 	"snbridge/mqtt/store"
 	"snbridge/mqtt/topic"
 )
@@ -95,6 +96,7 @@ type Broker struct {
 	locals   map[*LocalClient]struct{}
 	closed   bool
 	serving  bool
+	refusing int // connections beyond MaxConnections being answered (refuseFull)
 	lns      []net.Listener
 	lnAddrs  map[string]net.Addr
 	ready    chan struct{}
@@ -375,13 +377,54 @@ func (b *Broker) register(nc net.Conn, listener string) *conn {
 	}
 	if b.opts.MaxConnections > 0 && len(b.conns) >= b.opts.MaxConnections {
 		b.log.Warn("connection refused: max connections reached", "remote", nc.RemoteAddr().String(), "max", b.opts.MaxConnections)
-		nc.Close()
+		if b.refusing >= maxRefusing {
+			nc.Close()
+			return nil
+		}
+		b.refusing++
+		b.wg.Add(1)
+		go b.refuseFull(nc)
 		return nil
 	}
 	c := newConn(b, nc, listener)
 	b.conns[c] = struct{}{}
 	b.wg.Add(1)
 	return c
+}
+
+// maxRefusing bounds the connections beyond MaxConnections being answered at once; more are
+// closed without an answer.
+const maxRefusing = 16
+
+// refuseFull answers the CONNECT of a connection beyond MaxConnections with CONNACK 3, server
+// unavailable [MQTT-3.2.2-5], so that its client learns why (mosquitto_sub: "Connection
+// Refused: broker unavailable"), and closes it. It waits for the CONNECT at most a second, and
+// not past Shutdown.
+func (b *Broker) refuseFull(nc net.Conn) {
+	defer func() {
+		b.connMu.Lock()
+		b.refusing--
+		b.connMu.Unlock()
+		b.wg.Done()
+	}()
+	defer nc.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-b.quit:
+			nc.Close()
+		case <-done:
+		}
+	}()
+	nc.SetDeadline(time.Now().Add(time.Second))
+	p, err := packet.NewReader(nc, 64<<10).ReadPacket()
+	if _, ok := p.(*packet.Connect); !ok || err != nil {
+		return
+	}
+	if buf, err := packet.Append(nil, &packet.Connack{ReturnCode: packet.ServerUnavailable}); err == nil {
+		nc.Write(buf)
+	}
 }
 
 func (b *Broker) serveConn(c *conn) {

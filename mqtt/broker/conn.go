@@ -374,12 +374,17 @@ func (c *conn) connect(p *packet.Connect) bool {
 	c.clientID, c.username = id, p.Username
 	c.keepAlive = time.Duration(p.KeepAlive) * time.Second
 	c.nc.SetReadDeadline(time.Time{})
-	s, present, old := c.b.attach(attachOptions{clientID: id, clean: p.CleanSession, username: p.Username, will: will}, c)
-	c.sess = s
+	s, present, old, err := c.b.attach(attachOptions{clientID: id, clean: p.CleanSession, username: p.Username, will: will}, c)
 	if old != nil {
 		c.b.log.Info("client taken over", "client", id, "remote", c.remote)
 		old.closeSink(ErrTakenOver)
 	}
+	if err != nil {
+		c.b.log.Warn("connection refused: the session could not be stored", "client", id, "remote", c.remote, "err", err)
+		c.refuse(packet.ServerUnavailable)
+		return false
+	}
+	c.sess = s
 	c.b.log.Info("client connected", "client", id, "remote", c.remote, "listener", c.listener, "clean", p.CleanSession, "session_present", present, "keepalive", p.KeepAlive)
 	return true
 }
@@ -519,7 +524,7 @@ func (c *conn) handlePublish(p *packet.Publish) error {
 		return nil
 	}
 	var held *admission
-	if b.auth.CanPublish(c.username, c.clientID, p.Topic) {
+	if b.canPublish(c.username, c.clientID, p.Topic) {
 		m := newMessage(p.Topic, p.Payload, p.QoS, p.Retain)
 		var hold **admission
 		if p.QoS > 0 {

@@ -35,13 +35,21 @@ type attachOptions struct {
 // attach makes out the session's sink, creating, resuming or discarding the session as the clean
 // session flag says [MQTT-3.1.2-4..6], and taking it over from a client already attached
 // [MQTT-3.1.4-2]. The previous owner, if any, is returned for the caller to close outside the
-// locks. Queued and in-flight messages are sent right after out.attached.
-func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, old sink) {
+// locks. Queued and in-flight messages are sent right after out.attached. A new persistent
+// session that the store cannot record is not made: the error is returned, and the caller
+// refuses the client (CONNACK 3) and still closes old.
+func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, old sink, err error) {
 	var batch store.Batch
 	b.mu.Lock()
 	s = b.sessions[o.clientID]
 	if s != nil {
 		s.mu.Lock()
+		if s.gone { // its store write failed just now (below)
+			s.mu.Unlock()
+			s = nil
+		}
+	}
+	if s != nil {
 		old = s.owner
 		s.out, s.owner = nil, nil
 		if o.clean || !s.persistent {
@@ -50,6 +58,8 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 			s = nil
 		} else {
 			present = true
+			// The rules or the user name may have changed while the client was away.
+			b.revokeLocked(s, o.username, &batch)
 		}
 	}
 	if s == nil {
@@ -72,8 +82,19 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 		}
 	}
 	if batch.Len() > 0 {
-		if err := b.store.Commit(&batch); err != nil {
+		if err = b.store.Commit(&batch); err != nil {
 			b.log.Error("store: session write failed", "client", o.clientID, "err", err)
+			if !present && s.stored() {
+				s.gone = true
+				s.mu.Unlock()
+				b.mu.Lock()
+				if b.sessions[o.clientID] == s {
+					delete(b.sessions, o.clientID)
+				}
+				b.mu.Unlock()
+				return nil, false, old, err
+			}
+			err = nil
 		}
 	}
 	s.suspended = false
@@ -89,7 +110,7 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 	s.resend()
 	s.fill()
 	s.mu.Unlock()
-	return s, present, old
+	return s, present, old, nil
 }
 
 // discardLocked removes a session: its subscriptions, its queue and its stored record. b.mu and
@@ -139,7 +160,7 @@ func (b *Broker) detach(s *session, out sink, abnormal bool) {
 }
 
 func (b *Broker) publishWill(clientID, username string, w *Will) {
-	if !b.auth.CanPublish(username, clientID, w.Topic) {
+	if !b.canPublish(username, clientID, w.Topic) {
 		b.stats.pubDropped.Add(1)
 		b.log.Info("will not published: not authorized", "client", clientID, "topic", w.Topic)
 		return
@@ -203,6 +224,7 @@ func (b *Broker) subscribe(s *session, filter string, qos byte) (byte, error) {
 		s.mu.Unlock()
 		return 0x80, ErrClosed
 	}
+	prev, had := s.subs[filter]
 	s.subs[filter] = granted
 	b.subs.Subscribe(filter, s, granted)
 	if s.stored() {
@@ -211,7 +233,20 @@ func (b *Broker) subscribe(s *session, filter string, qos byte) (byte, error) {
 	s.mu.Unlock()
 	if batch.Len() > 0 {
 		if err := b.store.Commit(&batch); err != nil {
-			b.log.Error("store: subscription write failed", "client", s.id, "err", err)
+			// Not kept across a restart, so not granted: undone, and refused with 0x80.
+			b.log.Error("store: subscription write failed; refused", "client", s.id, "filter", filter, "err", err)
+			s.mu.Lock()
+			if !s.gone && s.subs[filter] == granted {
+				if had {
+					s.subs[filter] = prev
+					b.subs.Subscribe(filter, s, prev)
+				} else {
+					delete(s.subs, filter)
+					b.subs.Unsubscribe(filter, s)
+				}
+			}
+			s.mu.Unlock()
+			return 0x80, err
 		}
 	}
 	return granted, nil

@@ -81,14 +81,24 @@
 //     (its will is published; a persistent session keeps its queue).
 //   - A client that sends a malformed packet, a packet above Options.MaxPacketSize, a second
 //     CONNECT, or anything before CONNECT is disconnected and the reason logged; nobody else
-//     notices. Beyond Options.MaxConnections new connections are closed at once.
+//     notices. Beyond Options.MaxConnections a new connection's CONNECT is answered with
+//     CONNACK 3 (server unavailable) and the connection closed; past 16 such at once, or
+//     without a CONNECT within a second, it is closed without an answer.
 //
 // # Choices where MQTT 3.1.1 leaves room
 //
 //   - A takeover by the same client id closes the older connection without publishing its
 //     will: the client is back. Broker shutdown publishes no wills.
 //   - A refused authentication answers CONNACK 4 when a user name was given, 5 otherwise.
-//   - A PUBLISH denied by the ACL is acknowledged as usual and dropped (counted).
+//   - CONNACK 3 (server unavailable) answers a CONNECT beyond Options.MaxConnections, and one
+//     whose new persistent session the store cannot record (ConnectLocal returns the error).
+//     Likewise a persistent session's subscription the store cannot record gets 0x80.
+//   - A PUBLISH denied by the ACL is acknowledged as usual and dropped (counted). So is any
+//     client's PUBLISH or will to a $SYS topic: those are the broker's own, as in mosquitto.
 //   - An invalid filter in SUBSCRIBE gets 0x80 for that filter, not a disconnect.
+//   - Subscriptions are authorised when made, not per message: after the rules change,
+//     Reauthorize removes those no longer allowed from sessions with a client, and a
+//     persistent session's are checked again when its client reconnects (with the user name
+//     it then gives). The client is not told.
 //   - $SYS/broker/retained messages/count does not count the broker's own $SYS messages.
 package broker

@@ -113,7 +113,14 @@ func TestMaxConnectionsAndPacketSize(t *testing.T) {
 	_, addr := startBroker(t, Options{MaxConnections: 1, MaxPacketSize: 1000})
 	c := dialRaw(t, addr)
 	c.connect(&packet.Connect{ClientID: "one", CleanSession: true})
+	// Beyond MaxConnections a CONNECT gets CONNACK 3, server unavailable [MQTT-3.2.2-5].
 	c2 := dialRaw(t, addr)
+	c2.send(&packet.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, ClientID: "two", CleanSession: true})
+	if p, err := c2.read(); err != nil {
+		t.Fatalf("no CONNACK beyond max connections: %v", err)
+	} else if ack, ok := p.(*packet.Connack); !ok || ack.ReturnCode != packet.ServerUnavailable {
+		t.Fatalf("got %#v, want CONNACK 3", p)
+	}
 	c2.expectClosed()
 	// A packet over the limit disconnects its sender.
 	big := append([]byte{0x30, 0xe9, 0x07, 0x00, 0x01, 'x'}, make([]byte, 998)...) // PUBLISH, remaining length 1001

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,14 +75,20 @@ func (b *Broker) ConnectLocal(opts LocalOptions, h LocalHandler) (*LocalClient, 
 	b.connMu.Lock()
 	b.locals[c] = struct{}{}
 	b.connMu.Unlock()
-	s, present, old := b.attach(attachOptions{
+	s, present, old, err := b.attach(attachOptions{
 		clientID: opts.ClientID, clean: opts.CleanSession, username: opts.Username,
 		will: opts.Will, queueQoS0: opts.QueueQoS0, maxInflight: opts.MaxInflight,
 	}, c)
-	c.s = s
 	if old != nil {
 		old.closeSink(ErrTakenOver)
 	}
+	if err != nil {
+		b.connMu.Lock()
+		delete(b.locals, c)
+		b.connMu.Unlock()
+		return nil, false, fmt.Errorf("broker: the session could not be stored: %w", err)
+	}
+	c.s = s
 	return c, present, nil
 }
 
@@ -144,7 +151,7 @@ func (c *LocalClient) Publish(m Message, done func(error)) {
 	}
 	b := c.b
 	b.stats.pubReceived.Add(1)
-	if !b.auth.CanPublish(c.user, c.id, m.Topic) {
+	if !b.canPublish(c.user, c.id, m.Topic) {
 		b.stats.pubDropped.Add(1)
 		done(ErrNotAuthorized)
 		return

@@ -302,11 +302,14 @@ func TestSlowConsumerDropsQoS0(t *testing.T) {
 }
 
 // A client that does not read its socket at all is disconnected once a write has been blocked
-// for WriteTimeout; others are not affected.
+// for WriteTimeout, an abnormal end that publishes its will; others are not affected.
 func TestClientNotReadingIsDisconnected(t *testing.T) {
 	_, addr := startBroker(t, Options{WriteTimeout: 300 * time.Millisecond})
+	wills := newReceived()
+	watcher := newPaho(t, addr, "watcher", true)
+	must(t, watcher.Subscribe("will/#", 0, wills.handler))
 	c := dialRaw(t, addr)
-	c.connect(&packet.Connect{ClientID: "deaf", CleanSession: true})
+	c.connect(&packet.Connect{ClientID: "deaf", CleanSession: true, Will: &packet.Will{Topic: "will/deaf", Payload: []byte("cut")}})
 	c.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "big", QoS: 0}}})
 	c.expect()
 	pub := newPaho(t, addr, "pub", true)
@@ -319,6 +322,9 @@ func TestClientNotReadingIsDisconnected(t *testing.T) {
 	// later it gives up on the client. Only then does the test read.
 	time.Sleep(time.Second)
 	c.expectClosed()
+	if m := wills.wait(t, 1)[0]; m.Topic() != "will/deaf" {
+		t.Fatalf("got %s, want the slow consumer's will", m.Topic())
+	}
 	must(t, pub.Publish("other", 1, false, "still fine"))
 }
 

@@ -32,6 +32,14 @@ func (b *Broker) sysValues() [][2]string {
 	b.mu.Unlock()
 	connected := st.connected.Load() + int64(b.localCount())
 	disconnected := max(total-connected, 0)
+	// The maximum follows network clients as they connect (conn.handshake); in-process
+	// clients count in it as sampled here, so that it is never below connected.
+	for {
+		mx := st.maxConnected.Load()
+		if connected <= mx || st.maxConnected.CompareAndSwap(mx, connected) {
+			break
+		}
+	}
 	vals := [][2]string{
 		{"$SYS/broker/version", "snbridge " + b.opts.Version},
 		{"$SYS/broker/uptime", i(int64(time.Since(b.started)/time.Second)) + " seconds"},
