@@ -47,15 +47,17 @@ var (
 	buildErr  error
 )
 
-// RemoveBuild deletes the snbridge binary StartSnbridge built, if any. Call it from TestMain
-// after m.Run: the build outlives the tests that share it.
-func RemoveBuild() {
+// Main is a TestMain for packages that use StartSnbridge: it runs the tests, then deletes the
+// snbridge binary they shared (the build outlives each test), and exits with the tests' status.
+func Main(m *testing.M) {
+	code := m.Run()
 	if buildPath != "" {
 		_ = os.RemoveAll(filepath.Dir(buildPath))
 	}
+	os.Exit(code)
 }
 
-// snbridgeBinary builds cmd/snbridge once per test binary (RemoveBuild deletes it).
+// snbridgeBinary builds cmd/snbridge once per test binary (Main deletes it).
 func snbridgeBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
