@@ -243,14 +243,16 @@ func (s *localSession) Subscribe(filter string, qos byte) (byte, error) {
 	return granted, brokerError(err)
 }
 
-func (s *localSession) Unsubscribe(filter string) error        { return s.lc().Unsubscribe(filter) }
-func (s *localSession) Ack(packetID uint16)                    { s.lc().Ack(packetID) }
-func (s *localSession) Received(packetID uint16)               { s.lc().Received(packetID) }
-func (s *localSession) Pending() int                           { return s.lc().Pending() }
-func (s *localSession) SetWill(w *gateway.Will)                { s.lc().SetWill((*broker.Will)(w)) }
-func (s *localSession) PutData(key string, value []byte) error { return s.lc().PutData(key, value) }
-func (s *localSession) Data(key string) ([]byte, bool)         { return s.lc().Data(key) }
-func (s *localSession) Suspend()                               { s.lc().Suspend() }
-func (s *localSession) Resume()                                { s.lc().Resume() }
-func (s *localSession) Disconnect()                            { s.lc().Disconnect() }
-func (s *localSession) Lost()                                  { s.lc().Lost() }
+func (s *localSession) Unsubscribe(filter string) error { return s.lc().Unsubscribe(filter) }
+func (s *localSession) Ack(packetID uint16)             { s.lc().Ack(packetID) }
+func (s *localSession) Received(packetID uint16)        { s.lc().Received(packetID) }
+func (s *localSession) Pending() int                    { return s.lc().Pending() }
+func (s *localSession) SetWill(w *gateway.Will)         { s.lc().SetWill((*broker.Will)(w)) }
+func (s *localSession) PutData(key string, value []byte, done func(error)) {
+	s.lc().PutDataAsync(key, value, done)
+}
+func (s *localSession) Data(key string) ([]byte, bool) { return s.lc().Data(key) }
+func (s *localSession) Suspend()                       { s.lc().Suspend() }
+func (s *localSession) Resume()                        { s.lc().Resume() }
+func (s *localSession) Disconnect()                    { s.lc().Disconnect() }
+func (s *localSession) Lost()                          { s.lc().Lost() }

@@ -250,6 +250,29 @@ func (c *LocalClient) SetWill(w *Will) {
 // persistent session it is durable when PutData returns. An empty value deletes the key. Keys
 // starting with 0x00 are the broker's own: errBrokerDataKey.
 func (c *LocalClient) PutData(key string, value []byte) error {
+	var batch store.Batch
+	if err := c.putData(key, value, &batch); err != nil || batch.Len() == 0 {
+		return err
+	}
+	return c.b.store.Commit(&batch)
+}
+
+// PutDataAsync is PutData without waiting for the disk: Data sees the value at once, and the
+// write joins the committer's next group commit, behind every write submitted before it (the
+// committer is FIFO). done is called exactly once: when the write is durable or has failed,
+// from the committer's goroutine — or before PutDataAsync returns when there is nothing to
+// write (no store, a session not kept) or the call is refused (ErrClosed, errBrokerDataKey).
+func (c *LocalClient) PutDataAsync(key string, value []byte, done func(error)) {
+	var batch store.Batch
+	if err := c.putData(key, value, &batch); err != nil || batch.Len() == 0 {
+		done(err)
+		return
+	}
+	c.b.commits.submit(&batch, done)
+}
+
+// putData sets key in the session's data and adds the store write, if any, to batch.
+func (c *LocalClient) putData(key string, value []byte, batch *store.Batch) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
@@ -257,26 +280,22 @@ func (c *LocalClient) PutData(key string, value []byte) error {
 		return errBrokerDataKey
 	}
 	s := c.s
-	var batch store.Batch
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(value) == 0 {
 		delete(s.data, key)
 		if s.stored() {
 			batch.DeleteData(s.id, key)
 		}
-	} else {
-		if s.data == nil {
-			s.data = make(map[string][]byte)
-		}
-		v := append([]byte(nil), value...)
-		s.data[key] = v
-		if s.stored() {
-			batch.PutData(s.id, key, v)
-		}
+		return nil
 	}
-	s.mu.Unlock()
-	if batch.Len() > 0 {
-		return c.b.store.Commit(&batch)
+	if s.data == nil {
+		s.data = make(map[string][]byte)
+	}
+	v := append([]byte(nil), value...)
+	s.data[key] = v
+	if s.stored() {
+		batch.PutData(s.id, key, v)
 	}
 	return nil
 }

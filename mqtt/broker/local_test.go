@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"snbridge/mqtt/packet"
+	"snbridge/mqtt/store"
 	"snbridge/mqtt/topic"
 )
 
@@ -486,5 +488,60 @@ func TestLocalReceivedWithoutReleaserRedelivers(t *testing.T) {
 	lc.Resume()
 	if m, p := rec.got(); len(m) != 2 || !m[1].Dup || p[1] != pids[0] {
 		t.Fatalf("got %+v %v, want the PUBLISH again", m, p)
+	}
+}
+
+// gatedStore holds every durable Commit, once the test has set a gate, until it opens it.
+type gatedStore struct {
+	store.Store
+	gate atomic.Pointer[chan struct{}]
+}
+
+func (g *gatedStore) Commit(b *store.Batch) error {
+	if gate := g.gate.Load(); gate != nil {
+		<-*gate
+	}
+	return g.Store.Commit(b)
+}
+
+// PutDataAsync returns before the disk does; Data sees the value at once, and done reports the
+// write only once the store has committed it.
+func TestLocalPutDataAsync(t *testing.T) {
+	st := &gatedStore{Store: store.NewMemory()}
+	b, _ := startBroker(t, Options{Store: st})
+	lc, _, _ := b.ConnectLocal(LocalOptions{ClientID: "sensor", CleanSession: false}, &localRecorder{})
+	gate := make(chan struct{})
+	st.gate.Store(&gate)
+	done := make(chan error, 1)
+	lc.PutDataAsync("k", []byte("v"), func(err error) { done <- err })
+	if v, ok := lc.Data("k"); !ok || string(v) != "v" {
+		t.Fatalf("Data before the write is durable = %q %v", v, ok)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("done(%v) before the store committed", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("done not called after the commit")
+	}
+
+	clean, _, _ := b.ConnectLocal(LocalOptions{ClientID: "clean", CleanSession: true}, &localRecorder{})
+	called := false
+	clean.PutDataAsync("k", []byte("v"), func(err error) { called = err == nil })
+	if !called {
+		t.Fatal("nothing to write for a clean session: done not called before PutDataAsync returned")
+	}
+	clean.Disconnect()
+	var refused error
+	clean.PutDataAsync("k", []byte("v"), func(err error) { refused = err })
+	if !errors.Is(refused, ErrClosed) {
+		t.Fatalf("PutDataAsync on a detached client: done(%v), want ErrClosed", refused)
 	}
 }

@@ -56,8 +56,11 @@ type BrokerSession interface {
 	// until Deliver has returned for it (the gateway counts it from there on), so that an awake
 	// sensor's PINGRESP waits for everything the broker held (§6.14, E17).
 	Pending() int
-	SetWill(w *Will)                        // nil deletes
-	PutData(key string, value []byte) error // state kept with the session (empty value: none)
+	SetWill(w *Will) // nil deletes
+	// PutData keeps state with the session (empty value: none); Data sees it at once. done is
+	// called exactly once, when the write is durable or has failed — possibly before PutData
+	// returns, possibly from another goroutine — and in the order of the PutData calls.
+	PutData(key string, value []byte, done func(error))
 	Data(key string) ([]byte, bool)
 	Suspend()    // sensor asleep: offline, session kept, messages queued
 	Resume()     // sensor awake: deliver what was queued

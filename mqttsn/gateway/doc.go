@@ -45,8 +45,15 @@
 //     Stats, as are malformed and oversized datagrams (dropped silently, E30) and refusals.
 //   - CONNECT past MaxClients is answered CONNACK 0x01 (congestion).
 //   - Persistence: a CleanSession-0 client's topic registry, will and sleep state are kept with
-//     its broker session (BrokerSession.PutData, keys session.DataTopics, DataWill, DataSleep);
-//     its sleep buffer is the broker's queue of the suspended session. After a restart the
+//     its broker session (BrokerSession.PutData, keys session.DataTopics, DataWill, DataSleep).
+//     The shard never waits for those writes: it hands them to the broker (which groups them
+//     with everyone's into one commit) and holds the client's outgoing datagrams until they
+//     are durable — the CONNACK of a persistent CONNECT, REGACK, WILL*RESP, the DISCONNECT
+//     that puts a sensor to sleep, the PINGRESP that ends a wake-up, and whatever that client
+//     is sent after them, in order; other clients are served meanwhile. A reply sent is
+//     thus never for state a crash loses; a crash before it loses at most the unanswered
+//     request, which the sensor retransmits. A failed write is logged and the replies still
+//     go (the broker keeps the state in memory). A sleeping client's buffer is the broker's queue of the suspended session. After a restart the
 //     client's waking PINGREQ(id) re-attaches it asleep and the wake-up proceeds as usual; a
 //     sleeper whose sleep timer ran out meanwhile is lost and its will published. A sleeper that
 //     never comes back is lost when its sleep timer runs out, when the Broker also offers

@@ -15,6 +15,9 @@ type fakeBroker struct {
 	sessions map[string]*fakeSession
 	retained map[string]Message
 	nextPID  uint16
+	// slowStore: PutData completes only on finishStores (unstored holds the callbacks).
+	slowStore bool
+	unstored  []func(error)
 }
 
 type queued struct {
@@ -235,11 +238,43 @@ func (c *fakeConn) SetWill(w *Will) {
 	c.s.will = w
 }
 
-func (c *fakeConn) PutData(k string, v []byte) error {
+func (c *fakeConn) PutData(k string, v []byte, done func(error)) {
 	c.b.mu.Lock()
-	defer c.b.mu.Unlock()
 	c.s.data[k] = append([]byte(nil), v...)
-	return nil
+	if c.b.slowStore {
+		c.b.unstored = append(c.b.unstored, done)
+		c.b.mu.Unlock()
+		return
+	}
+	c.b.mu.Unlock()
+	done(nil)
+}
+
+// holdStores makes PutData writes wait, as on a slow disk, until finishStores.
+func (b *fakeBroker) holdStores() {
+	b.mu.Lock()
+	b.slowStore = true
+	b.mu.Unlock()
+}
+
+// finishStores completes the writes held so far, in order, and stops holding new ones. It
+// reports how many there were.
+func (b *fakeBroker) finishStores() int {
+	b.mu.Lock()
+	dones := b.unstored
+	b.unstored, b.slowStore = nil, false
+	b.mu.Unlock()
+	for _, done := range dones {
+		done(nil)
+	}
+	return len(dones)
+}
+
+// storesHeld is the number of PutData writes waiting.
+func (b *fakeBroker) storesHeld() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.unstored)
 }
 
 func (c *fakeConn) Data(k string) ([]byte, bool) {

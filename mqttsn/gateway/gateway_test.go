@@ -660,3 +660,34 @@ func TestDormantSleeperLostAfterRestart(t *testing.T) {
 	}
 	waitStats(t, tg2.g, func(st Stats) bool { return st.Lost == 1 })
 }
+
+// A persistent sensor's state writes do not stall the shard: while they wait for the disk, the
+// other sensors of the shard are served; the replies that promise the state (REGACK, the
+// DISCONNECT that puts the sensor to sleep) go out only once the writes are durable.
+func TestSlowStoreHoldsRepliesNotTheShard(t *testing.T) {
+	b := newFakeBroker()
+	tg := startGateway(t, Config{Shards: 1}, b)
+	sleepy := newSensor(t, tg.addr)
+	sleepy.connect("sleepy", false, 60)
+	other := newSensor(t, tg.addr)
+	other.connect("other", true, 60)
+
+	b.holdStores()
+	sleepy.send(&packet.Register{MsgID: 1, TopicName: "up/t"})
+	sleepy.sendRaw(mqttsntest.Bytes("DISCONNECT duration=300"))
+	for i := 0; i < 200 && b.storesHeld() < 2; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	other.send(&packet.Pingreq{})
+	other.expect(&packet.Pingresp{})
+	sleepy.expectNothing(100 * time.Millisecond)
+
+	if n := b.finishStores(); n < 2 {
+		t.Fatalf("%d writes held, want the registry's and the sleep state's", n)
+	}
+	reg := sleepy.expect(nil).(*packet.Regack)
+	if reg.MsgID != 1 || reg.ReturnCode != packet.Accepted {
+		t.Fatalf("REGACK %+v", reg)
+	}
+	sleepy.expectBytes(mqttsntest.Bytes("DISCONNECT"))
+}

@@ -24,18 +24,18 @@ func (*nopSession) Publish(_ Message, done func(error)) {
 		done(nil)
 	}
 }
-func (*nopSession) Subscribe(string, byte) (byte, error) { return 0, nil }
-func (*nopSession) Unsubscribe(string) error             { return nil }
-func (*nopSession) Ack(uint16)                           {}
-func (*nopSession) Received(uint16)                      {}
-func (*nopSession) Pending() int                         { return 0 }
-func (*nopSession) SetWill(*Will)                        {}
-func (*nopSession) PutData(string, []byte) error         { return nil }
-func (*nopSession) Data(string) ([]byte, bool)           { return nil, false }
-func (*nopSession) Suspend()                             {}
-func (*nopSession) Resume()                              {}
-func (*nopSession) Disconnect()                          {}
-func (*nopSession) Lost()                                {}
+func (*nopSession) Subscribe(string, byte) (byte, error)         { return 0, nil }
+func (*nopSession) Unsubscribe(string) error                     { return nil }
+func (*nopSession) Ack(uint16)                                   {}
+func (*nopSession) Received(uint16)                              {}
+func (*nopSession) Pending() int                                 { return 0 }
+func (*nopSession) SetWill(*Will)                                {}
+func (*nopSession) PutData(_ string, _ []byte, done func(error)) { done(nil) }
+func (*nopSession) Data(string) ([]byte, bool)                   { return nil, false }
+func (*nopSession) Suspend()                                     {}
+func (*nopSession) Resume()                                      {}
+func (*nopSession) Disconnect()                                  {}
+func (*nopSession) Lost()                                        {}
 
 // connectIdle connects n clients straight into the shards (no read loop) and returns the heap
 // growth per client.

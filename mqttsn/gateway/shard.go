@@ -28,6 +28,7 @@ const (
 	evClosed
 	evPublished
 	evRelease
+	evStored
 )
 
 // event is something the broker did for a client, queued to the client's shard.
@@ -98,6 +99,11 @@ type client struct {
 	transit atomic.Int32
 	dropped uint32 // session.Dropped already added to the gateway's counters
 	closed  bool
+	// storing counts the client's PutData writes not yet durable; while it is non-zero the
+	// client's datagrams wait in held, so no reply promises state a crash could still lose.
+	storing  int
+	held     []packet.Message
+	onStored func(error) // posts evStored; bound on the first PutData
 }
 
 func (sh *shard) run(stop <-chan struct{}) {
@@ -313,7 +319,11 @@ func (sh *shard) exec(c *client, actions []session.Action) {
 	for _, a := range actions {
 		switch a.Kind {
 		case session.Send:
-			sh.send(c, a.Msg)
+			if c.storing > 0 {
+				c.held = append(c.held, a.Msg)
+			} else {
+				sh.send(c, a.Msg)
+			}
 		case session.Arm:
 			heap.Push(&sh.timers, timerEntry{at: a.At.UnixNano(), c: c, kind: a.Timer})
 		case session.Close:
@@ -380,8 +390,12 @@ func (sh *shard) drainEvents() {
 	for i := range evs {
 		ev := &evs[i]
 		c := ev.c
-		if ev.kind == evDeliver {
+		switch ev.kind {
+		case evDeliver:
 			c.transit.Add(-1)
+		case evStored:
+			sh.stored(c, ev.err) // the replies are owed even to an attachment that has ended
+			continue
 		}
 		if c.closed || ev.gen != c.gen {
 			continue // for an attachment that has ended
@@ -404,6 +418,23 @@ func (sh *shard) drainEvents() {
 		sh.spare = evs[:0]
 	}
 	sh.mu.Unlock()
+}
+
+// stored is a PutData write of c made durable (or failed): once none is left, the datagrams
+// held behind them go out, in order. A failed write is logged; the replies still go (the state
+// is the broker's in memory, and the store's failure is the operator's to see).
+func (sh *shard) stored(c *client, err error) {
+	if err != nil {
+		sh.g.log.Error("mqtt-sn: session state not stored", "client", c.sess.ClientID(), "err", err)
+	}
+	if c.storing--; c.storing > 0 {
+		return
+	}
+	for i, m := range c.held {
+		sh.send(c, m)
+		c.held[i] = nil
+	}
+	c.held = c.held[:0]
 }
 
 // detachAll ends every client's broker attachment at shutdown, without will.
@@ -524,11 +555,18 @@ func (c *client) SetWill(w *Will) {
 	}
 }
 
+// PutData hands the write to the broker without waiting for it: the shard goes on with other
+// clients, and this client's replies wait until it is durable (shard.stored).
 func (c *client) PutData(key string, value []byte) error {
 	if c.bs == nil {
 		return errDetached
 	}
-	return c.bs.PutData(key, value)
+	if c.onStored == nil {
+		c.onStored = func(err error) { c.sh.post(event{kind: evStored, c: c, err: err}) }
+	}
+	c.storing++
+	c.bs.PutData(key, value, c.onStored)
+	return nil
 }
 
 func (c *client) Data(key string) ([]byte, bool) {

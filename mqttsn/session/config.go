@@ -121,6 +121,9 @@ type Broker interface {
 	Ack(packetID uint16)
 	Pending() int
 	SetWill(w *Will)
+	// PutData keeps state with the broker session; Data sees it at once. The write may still
+	// be on its way to the disk: the owner holds the replies of the call that made it (and
+	// what follows them) until it is durable, so no reply promises state a crash can lose.
 	PutData(key string, value []byte) error
 	Data(key string) ([]byte, bool)
 	Suspend()

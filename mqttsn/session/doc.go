@@ -5,7 +5,10 @@
 // Contract: no network, no goroutines, no clock of its own; time comes in as an argument. The
 // broker session is reached synchronously through the Broker interface the owner gives to New
 // (the gateway implements it); only the completion of a QoS 1/2 publish comes back as an event
-// (PublishDone), so a sensor is acknowledged only once the broker holds its message. Timers are
+// (PublishDone), so a sensor is acknowledged only once the broker holds its message. The state
+// a persistent session keeps with the broker (Broker.PutData: registry, will, sleep) may still
+// be on its way to the disk when a call returns: the owner sends the call's replies only once
+// it is durable. Timers are
 // requested with Arm actions; a timer that fires early or late is harmless (the session keeps its
 // own deadlines), so the owner never cancels one.
 //

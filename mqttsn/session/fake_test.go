@@ -19,6 +19,7 @@ type recBroker struct {
 	subErr     error
 	pending    int
 	data       map[string][]byte
+	puts       []string // keys written by PutData, in order
 	published  []Message
 	will       *Will
 }
@@ -64,6 +65,7 @@ func (b *recBroker) PutData(k string, v []byte) error {
 		b.data = map[string][]byte{}
 	}
 	b.data[k] = append([]byte(nil), v...)
+	b.puts = append(b.puts, k)
 	return nil
 }
 func (b *recBroker) Data(k string) ([]byte, bool) { v, ok := b.data[k]; return v, ok && len(v) > 0 }

@@ -485,7 +485,6 @@ func (s *Session) disconnect(now time.Time, m *packet.Disconnect, out []Action) 
 	s.retryAt = 0
 	d := Supervision(time.Duration(m.Duration) * time.Second)
 	s.putSleep(&sleepInfo{duration: m.Duration, deadline: now.Add(d)})
-	s.dirty = true
 	out = send(out, &packet.Disconnect{})
 	return s.supervise(now.Add(d), out)
 }

@@ -958,3 +958,20 @@ func TestWillHandshakeToleratesRepeatedWillTopic(t *testing.T) {
 		t.Fatalf("state %v closed %v", c.s.State(), c.closed)
 	}
 }
+
+// Going to sleep and waking write only what changed: each write of a persistent session costs
+// a disk flush (the gateway holds the reply until it is done).
+func TestSleepWritesOnlyTheSleepState(t *testing.T) {
+	c := newConv(t, nil)
+	c.connect("abc", false, 60)
+	c.in(&packet.Register{MsgID: 1, TopicName: "up/t"})
+	c.expect(&packet.Regack{TopicID: 1, MsgID: 1})
+	c.b.puts = nil
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 300})
+	c.expect(&packet.Disconnect{})
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	c.expect(&packet.Pingresp{})
+	if got := strings.Join(c.b.puts, " "); got != DataSleep+" "+DataSleep {
+		t.Fatalf("writes for a sleep and a wake: %s; want the sleep state twice", got)
+	}
+}
