@@ -54,6 +54,7 @@
 //     buffer, QoS 0 included); DISCONNECT(d') while asleep restarts the timer (E15); PINGREQ,
 //     with or without the client id (E31), wakes it: REGISTERs and buffered PUBLISHes, then
 //     PINGRESP only when everything the broker held is sent and acknowledged (E17), then asleep
-//     again; sleep timer expiry → lost, will published (E16). Other messages from an asleep
+//     again; a PINGREQ repeated while awake resends the outstanding REGISTER/PUBLISH/PUBREL at
+//     once (the client's T_RETRY may be shorter than ours); sleep timer expiry → lost, will published (E16). Other messages from an asleep
 //     client are served as if it were awake.
 package session

@@ -466,7 +466,13 @@ func (s *Session) pingreq(now time.Time, m *packet.Pingreq, out []Action) []Acti
 		s.b.Resume()
 		return s.resume(now, out)
 	case Awake:
-		return s.pump(now, out) // a retransmitted PINGREQ: carry on
+		// A retransmitted PINGREQ: the client is still waiting, so what it waits for was lost
+		// (our message or its acknowledgement). Send the outstanding step again at once rather
+		// than at our T_RETRY, which may be longer than the client's and outlast its retries.
+		if len(s.queue) > 0 && s.queue[0].stage != stageQueued && s.queue[0].stage != stageRelease {
+			return s.armRetry(now, s.resend(&s.queue[0], out))
+		}
+		return s.pump(now, out)
 	}
 	return send(out, &packet.Pingresp{})
 }

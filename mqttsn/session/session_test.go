@@ -526,6 +526,30 @@ func TestAwakeRetriesExhaustedKeepsMessageForNextWake(t *testing.T) {
 	c.calls("suspend", "resume", "suspend", "resume", "ack 1", "suspend")
 }
 
+// A client whose T_RETRY is shorter than the gateway's repeats its waking PINGREQ while the
+// gateway waits for an acknowledgement that was lost: the outstanding PUBLISH goes again at once
+// (DUP), not after the gateway's T_RETRY, by when the client may have given up.
+func TestRepeatedPingreqWhileAwakeResendsAtOnce(t *testing.T) {
+	c := newConv(t, &Config{RetryInterval: 10 * time.Second})
+	c.connect("abc", true, 60)
+	c.in(&packet.Disconnect{HasDuration: true, Duration: 100})
+	c.deliver("ab", "x", 1, 7)
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	pub := &packet.Publish{QoS: 1, TopicIDType: packet.TopicIDShort, TopicID: 0x6162, MsgID: 7, Data: []byte("x")}
+	c.expect(&packet.Disconnect{}, pub)
+	c.advance(time.Second) // the PUBLISH was lost; the client retries its PINGREQ after 1 s
+	c.expect()
+	c.in(&packet.Pingreq{ClientID: "abc"})
+	dup := *pub
+	dup.Dup = true
+	c.expect(&dup)
+	c.in(&packet.Puback{TopicID: 0x6162, MsgID: 7})
+	c.expect(&packet.Pingresp{})
+	if c.s.State() != Asleep {
+		t.Fatalf("state %v", c.s.State())
+	}
+}
+
 func TestSleepBufferOverflowDropsOldestQoS0(t *testing.T) { // E18
 	c := newConv(t, &Config{SleepBuffer: 3})
 	c.connect("abc", true, 60)
