@@ -82,7 +82,7 @@ func (b *Broker) attach(o attachOptions, out sink) (s *session, present bool, ol
 		}
 	}
 	if batch.Len() > 0 {
-		if err = b.store.Commit(&batch); err != nil {
+		if err = b.commitDurable(&batch); err != nil {
 			b.log.Error("store: session write failed", "client", o.clientID, "err", err)
 			if !present && s.stored() {
 				s.gone = true
@@ -170,7 +170,7 @@ func (b *Broker) publishWill(clientID, username string, w *Will) {
 	var buf []topic.Subscriber[*session]
 	b.route(m, &batch, &buf, nil)
 	if batch.Len() > 0 {
-		if err := b.store.Commit(&batch); err != nil {
+		if err := b.commitDurable(&batch); err != nil {
 			b.log.Error("store: will write failed", "client", clientID, "err", err)
 		}
 	}
@@ -232,7 +232,7 @@ func (b *Broker) subscribe(s *session, filter string, qos byte) (byte, error) {
 	}
 	s.mu.Unlock()
 	if batch.Len() > 0 {
-		if err := b.store.Commit(&batch); err != nil {
+		if err := b.commitDurable(&batch); err != nil {
 			// Not kept across a restart, so not granted: undone, and refused with 0x80.
 			b.log.Error("store: subscription write failed; refused", "client", s.id, "filter", filter, "err", err)
 			s.mu.Lock()
@@ -278,7 +278,7 @@ func (b *Broker) unsubscribe(s *session, filter string) {
 	}
 	s.mu.Unlock()
 	if batch.Len() > 0 {
-		if err := b.store.Commit(&batch); err != nil {
+		if err := b.commitDurable(&batch); err != nil {
 			b.log.Error("store: unsubscribe write failed", "client", s.id, "err", err)
 		}
 	}
@@ -292,4 +292,22 @@ func (b *Broker) commitLazy(batch *store.Batch) {
 		return
 	}
 	b.commits.submitLazy(batch)
+}
+
+// commitDurable writes batch and returns once it is durable, in order behind every write
+// submitted before it (committer.submit): a session's delete on a takeover lands after the
+// messages, data and lazy deletes already queued for that client id, which would otherwise
+// bring the session back on the next restart. The caller may hold session locks: the
+// committer's callbacks take none.
+func (b *Broker) commitDurable(batch *store.Batch) error {
+	if batch.Len() == 0 {
+		return nil
+	}
+	done := make(chan error, 1)
+	b.commits.submit(batch, func(err error) { done <- err })
+	if err := <-done; err != ErrServerClosed {
+		return err
+	}
+	// The committer has stopped (Shutdown) with nothing left queued: straight to the store.
+	return b.store.Commit(batch)
 }

@@ -51,7 +51,7 @@ func (b *Broker) LoseDetached(clientID, key string, value []byte, will *Will) bo
 	s.mu.Unlock()
 	b.mu.Unlock()
 	if batch.Len() > 0 {
-		if err := b.store.Commit(&batch); err != nil {
+		if err := b.commitDurable(&batch); err != nil {
 			b.log.Error("store: session data write failed", "client", clientID, "err", err)
 		}
 	}

@@ -141,19 +141,22 @@ func (c *committer) submitLazy(b *store.Batch) {
 func (c *committer) run(quit <-chan struct{}) {
 	var batch store.Batch
 	var dones []func(error)
+	stop := false
 	for {
-		stop := false
-		select {
-		case <-c.wake:
-		case <-quit:
-			stop = true
+		if !stop {
+			select {
+			case <-c.wake:
+			case <-quit:
+				stop = true
+			}
 		}
 		c.mu.Lock()
 		batch.Ops, c.ops = c.ops, batch.Ops[:0]
 		dones, c.dones = c.dones, dones[:0]
-		if stop {
-			c.closed = true
-		}
+		// Closed only once a round finds nothing queued: every write submitted before is then
+		// in the store, and writes after go to it directly, still in order.
+		closed := stop && len(batch.Ops) == 0 && len(dones) == 0
+		c.closed = closed
 		c.mu.Unlock()
 		var err error
 		switch {
@@ -170,7 +173,7 @@ func (c *committer) run(quit <-chan struct{}) {
 		}
 		clear(batch.Ops)
 		clear(dones)
-		if stop {
+		if closed {
 			return
 		}
 	}

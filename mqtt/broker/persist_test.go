@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,5 +398,137 @@ func TestCompletedBeforeDurableLeavesNothingStored(t *testing.T) {
 	}
 	if n := g.Stats().Messages; n != 0 {
 		t.Fatalf("%d messages stored after the subscriber acknowledged everything", n)
+	}
+}
+
+// holdOneStore holds the first durable Commit after hold is called, until release.
+type holdOneStore struct {
+	store.Store
+	armed   atomic.Bool
+	reached chan struct{}
+	gate    chan struct{}
+	once    sync.Once
+}
+
+func (h *holdOneStore) hold() {
+	h.reached, h.gate = make(chan struct{}), make(chan struct{})
+	h.armed.Store(true)
+}
+
+func (h *holdOneStore) release() { h.once.Do(func() { close(h.gate) }) }
+
+func (h *holdOneStore) Commit(b *store.Batch) error {
+	if h.armed.CompareAndSwap(true, false) {
+		close(h.reached)
+		<-h.gate
+	}
+	return h.Store.Commit(b)
+}
+
+// A clean takeover deletes the stored session behind the writes already queued for its client
+// id (adapter data, a message routed to it): none of them lands after the delete, so the
+// session does not come back on the next restart. The takeover's CONNACK waits for the delete.
+func TestCleanTakeoverDeletesAfterQueuedWrites(t *testing.T) {
+	st := &holdOneStore{Store: store.NewMemory()}
+	b, _ := startBroker(t, Options{Store: st})
+	old, _, err := b.ConnectLocal(LocalOptions{ClientID: "sensor"}, &localRecorder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Subscribe("t/#", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.PutData("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	old.Suspend()
+	pub, _, _ := b.ConnectLocal(LocalOptions{ClientID: "pub", CleanSession: true}, &localRecorder{})
+
+	st.hold()
+	t.Cleanup(st.release) // before the broker's Shutdown, should the test fail while holding
+	dataDone := make(chan error, 1)
+	old.PutDataAsync("k2", []byte("v2"), func(err error) { dataDone <- err })
+	select {
+	case <-st.reached:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the committer did not commit the adapter data")
+	}
+	pubDone := make(chan error, 1)
+	pub.Publish(Message{Topic: "t/1", Payload: []byte("m"), QoS: 1}, func(err error) { pubDone <- err })
+
+	rec := &localRecorder{}
+	taken := make(chan bool, 1)
+	go func() {
+		_, present, err := b.ConnectLocal(LocalOptions{ClientID: "sensor", CleanSession: true}, rec)
+		if err != nil {
+			t.Error(err)
+		}
+		taken <- present
+	}()
+	select {
+	case present := <-taken:
+		t.Error("clean takeover answered before the writes queued before it were durable")
+		taken <- present
+	case <-time.After(100 * time.Millisecond):
+	}
+	st.release()
+	for _, ch := range []chan error{dataDone, pubDone} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("queued write not committed")
+		}
+	}
+	select {
+	case present := <-taken:
+		if present {
+			t.Fatal("clean takeover: session present")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("clean takeover did not finish")
+	}
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	var left []string
+	err = st.Store.Load(store.Visitor{
+		Session: func(s store.Session) error {
+			left = append(left, fmt.Sprintf("session %s %v", s.ClientID, s.Subscriptions))
+			return nil
+		},
+		Message: func(id string, _ uint64, m store.Message) error {
+			left = append(left, fmt.Sprintf("message for %s on %s", id, m.Topic))
+			return nil
+		},
+		Data: func(id, key string, _ []byte) error {
+			left = append(left, fmt.Sprintf("data %s %s", id, key))
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Fatalf("stored after the clean takeover: %v", left)
+	}
+
+	b2, _ := startBroker(t, Options{Store: st.Store})
+	again := &localRecorder{}
+	lc, present, err := b2.ConnectLocal(LocalOptions{ClientID: "sensor"}, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if present {
+		t.Fatal("after a restart the discarded session is present again")
+	}
+	if _, ok := lc.Data("k2"); ok {
+		t.Fatal("after a restart the discarded session's data is back")
+	}
+	if n := lc.Pending(); n != 0 {
+		t.Fatalf("after a restart %d messages of the discarded session are back", n)
 	}
 }

@@ -24,7 +24,7 @@ func (b *Broker) Reauthorize() int {
 		s.mu.Unlock()
 	}
 	if batch.Len() > 0 {
-		if err := b.store.Commit(&batch); err != nil {
+		if err := b.commitDurable(&batch); err != nil {
 			b.log.Error("store: unsubscribe write failed", "err", err)
 		}
 	}
