@@ -44,6 +44,16 @@
 // committer drains its queue before it stops; writes after go straight to the store.
 // LocalClient.PutData is the exception left: it commits directly.
 //
+// Known gap (a duplicate, never a loss): a delivery to a connected persistent subscriber goes
+// out while routing, before the publisher (conn's PUBLISH handling, LocalClient.Publish)
+// submits the batch that stores it. A subscriber that completes the delivery in that window
+// (PUBACK, or PUBCOMP for QoS 2) queues its lazy delete ahead of that store write, which then
+// lands after it: the message stays stored, and after the next restart — a crash or a clean
+// Shutdown alike — it is resent as in flight, with its packet id and DUP. A QoS 2 subscriber
+// has finished that id's flow, so it takes the resend as a new message. Closing it needs the
+// publisher's place in the committer reserved before routing, or the delete of a delivery
+// whose write is not yet submitted held until it is.
+//
 // Outbound packet ids survive a crash. A stored delivery's packet id is given by its store
 // sequence number (1..65535 in turn; another id, stored, only if that one is still in flight),
 // so after a restart it goes out again with the id it may already have had: a QoS 2 subscriber
