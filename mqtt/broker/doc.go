@@ -37,12 +37,11 @@
 // are lazy (CommitLazy, nobody waits), but pass through the same committer, so that they land
 // after the writes submitted before them (a subscriber may acknowledge a message before the
 // write that stores it is on disk): a crash may redeliver, never lose. The other durable writes
-// (a session made or discarded on CONNECT, subscriptions, wills, LoseDetached, Reauthorize)
-// pass through the committer too, their caller waiting for them: a clean takeover's delete
+// (a session made or discarded on CONNECT, subscriptions, wills, LoseDetached, Reauthorize,
+// LocalClient.PutData) pass through the committer too, their caller waiting for them: a clean takeover's delete
 // lands after the messages, data and deletes already queued for that client id, so the
 // discarded session cannot come back after a restart, and CONNACK waits for it. On Shutdown the
 // committer drains its queue before it stops; writes after go straight to the store.
-// LocalClient.PutData is the exception left: it commits directly.
 //
 // Known gap (a duplicate, never a loss): a delivery to a connected persistent subscriber goes
 // out while routing, before the publisher (conn's PUBLISH handling, LocalClient.Publish)

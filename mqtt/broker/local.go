@@ -254,7 +254,7 @@ func (c *LocalClient) PutData(key string, value []byte) error {
 	if err := c.putData(key, value, &batch); err != nil || batch.Len() == 0 {
 		return err
 	}
-	return c.b.store.Commit(&batch)
+	return c.b.commitDurable(&batch) // behind earlier PutDataAsync writes of the same key
 }
 
 // PutDataAsync is PutData without waiting for the disk: Data sees the value at once, and the
