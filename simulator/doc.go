@@ -12,7 +12,9 @@
 // An Observer (MQTTObserver: an MQTT 3.1.1 connection to any broker) subscribes to the sensors'
 // topics and publishes the commands for the actuators. Every payload carries a check.Header, so
 // the checker (package check) accounts for each message by sender and sequence number in both
-// directions and judges the run; package report prints it, as JSON or as an HTML page.
+// directions and judges the run; package report prints it, as JSON or as an HTML page. The
+// observer's session is persistent and it reconnects, so a run can judge a broker that restarts
+// in the middle (an outage longer than MaxOutage fails the run); its session is deleted at the end.
 //
 // Contract: Run returns an error only when the run could not take place (bad address, broker
 // unreachable); broken guarantees and trouble during the run are in the report

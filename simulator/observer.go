@@ -24,45 +24,72 @@ type Observer interface {
 	Close() error
 }
 
-// MQTTObserver observes through an MQTT 3.1.1 connection to any broker (paho client).
+// MQTTObserver observes through an MQTT 3.1.1 connection to any broker (paho client). Its
+// session is persistent and it reconnects when the connection is lost, so that a run survives
+// a restart of the broker (what the broker acknowledged and queued for the observer meanwhile
+// still reaches the checker); Close deletes the session from the broker.
 type MQTTObserver struct {
-	c    mqtt.Client
-	mu   sync.Mutex
-	err  error
-	wg   sync.WaitGroup
-	done chan struct{}
-	once sync.Once
+	c        mqtt.Client
+	broker   string
+	clientID string
+	mu       sync.Mutex
+	lost     error     // why the connection was lost, while it is
+	lostAt   time.Time // since when
+	wg       sync.WaitGroup
+	done     chan struct{}
+	once     sync.Once
 }
 
-// DialMQTT connects an observer to broker (host:port) with a clean session.
+// MaxOutage is how long the observer may stay disconnected from the broker before Err reports
+// the run broken: long enough for a broker restart.
+const MaxOutage = 30 * time.Second
+
+// DialMQTT connects an observer to broker (host:port) with a persistent session under
+// clientID, which should be unique to the run.
 func DialMQTT(broker, clientID string) (*MQTTObserver, error) {
-	o := &MQTTObserver{done: make(chan struct{})}
-	opts := mqtt.NewClientOptions().
+	o := &MQTTObserver{broker: broker, clientID: clientID, done: make(chan struct{})}
+	opts := observerOptions(broker, clientID, false).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(time.Second).
+		SetResumeSubs(true).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			o.mu.Lock()
+			o.lost = fmt.Errorf("observer: connection to broker %s lost: %w", broker, err)
+			o.lostAt = time.Now()
+			o.mu.Unlock()
+		}).
+		SetOnConnectHandler(func(mqtt.Client) {
+			o.mu.Lock()
+			o.lost = nil
+			o.mu.Unlock()
+		})
+	o.c = mqtt.NewClient(opts)
+	if err := connect(o.c); err != nil {
+		return nil, fmt.Errorf("observer: connect to broker %s: %w", broker, err)
+	}
+	return o, nil
+}
+
+func observerOptions(broker, clientID string, clean bool) *mqtt.ClientOptions {
+	return mqtt.NewClientOptions().
 		AddBroker("tcp://" + broker).
 		SetClientID(clientID).
-		SetCleanSession(true).
+		SetCleanSession(clean).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetOrderMatters(true). // handlers in arrival order: the checker judges order
 		SetKeepAlive(30 * time.Second).
 		SetConnectTimeout(5 * time.Second).
 		SetWriteTimeout(10 * time.Second).
-		SetMessageChannelDepth(10000).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			o.mu.Lock()
-			o.err = fmt.Errorf("observer: connection to broker %s lost: %w", broker, err)
-			o.mu.Unlock()
-		})
-	o.c = mqtt.NewClient(opts)
-	t := o.c.Connect()
-	if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
-		err := t.Error()
-		if err == nil {
-			err = errors.New("timeout")
-		}
-		return nil, fmt.Errorf("observer: connect to broker %s: %w", broker, err)
+		SetMessageChannelDepth(10000)
+}
+
+func connect(c mqtt.Client) error {
+	t := c.Connect()
+	if !t.WaitTimeout(10 * time.Second) {
+		return errors.New("timeout")
 	}
-	return o, nil
+	return t.Error()
 }
 
 // Subscribe subscribes at QoS 2 so that no message is downgraded on its way to the checker.
@@ -103,19 +130,28 @@ func (o *MQTTObserver) Publish(topic string, qos byte, payload []byte, done func
 	})
 }
 
-// Err reports a lost connection.
+// Err reports a connection lost for longer than MaxOutage.
 func (o *MQTTObserver) Err() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.err
+	if o.lost != nil && time.Since(o.lostAt) > MaxOutage {
+		return fmt.Errorf("%w (for more than %v)", o.lost, MaxOutage)
+	}
+	return nil
 }
 
-// Close disconnects; it is idempotent.
+// Close disconnects and deletes the observer's session from the broker (a clean-session
+// connect under the same client id), so that the broker queues nothing more for it; it is
+// idempotent.
 func (o *MQTTObserver) Close() error {
 	o.once.Do(func() {
 		close(o.done)
 		o.c.Disconnect(250)
 		o.wg.Wait()
+		c := mqtt.NewClient(observerOptions(o.broker, o.clientID, true))
+		if connect(c) == nil {
+			c.Disconnect(250)
+		}
 	})
 	return nil
 }
