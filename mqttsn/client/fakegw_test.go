@@ -139,6 +139,19 @@ func connect(t *testing.T, g *fakeGW, c *client.Client) {
 	mustWait(t, "Connect", done)
 }
 
+// subscribeLED subscribes c to cmd/s1/led at QoS 1 (topic id 5 granted), handing what
+// arrives to got.
+func subscribeLED(t *testing.T, g *fakeGW, c *client.Client, got chan<- client.Message) {
+	t.Helper()
+	done := async(func(ctx context.Context) error {
+		_, err := c.Subscribe(ctx, "cmd/s1/led", client.QoS1, func(m client.Message) { got <- m })
+		return err
+	})
+	g.expect("SUBSCRIBE qos1 name=cmd/s1/led msgid=1")
+	g.send("SUBACK qos1 id=5 msgid=1 accepted")
+	mustWait(t, "Subscribe", done)
+}
+
 func receive(t *testing.T, ch <-chan client.Message) client.Message {
 	t.Helper()
 	select {

@@ -232,13 +232,7 @@ func TestAutoReconnectMovesToAnotherGateway(t *testing.T) {
 	opts.OnReconnect = func() { back <- struct{}{} }
 	c := newClient(t, first, opts)
 	connect(t, first, c)
-	done := async(func(ctx context.Context) error {
-		_, err := c.Subscribe(ctx, "cmd/s1/led", client.QoS1, func(m client.Message) { got <- m })
-		return err
-	})
-	first.expect("SUBSCRIBE qos1 name=cmd/s1/led msgid=1")
-	first.send("SUBACK qos1 id=5 msgid=1 accepted")
-	mustWait(t, "Subscribe", done)
+	subscribeLED(t, first, c, got)
 
 	first.send("DISCONNECT") // the first gateway goes away
 	second.expect("SEARCHGW radius=1")
@@ -261,7 +255,7 @@ func TestAutoReconnectMovesToAnotherGateway(t *testing.T) {
 		t.Fatalf("handler got %+v", m)
 	}
 	// The id 5 of the first gateway means nothing here any more.
-	done = async(func(ctx context.Context) error { return c.Publish(ctx, "cmd/s1/led", []byte("x"), client.QoS0, false) })
+	done := async(func(ctx context.Context) error { return c.Publish(ctx, "cmd/s1/led", []byte("x"), client.QoS0, false) })
 	second.expectMsg(&packet.Publish{TopicID: 9, Data: []byte("x")})
 	mustWait(t, "Publish", done)
 }

@@ -18,15 +18,9 @@ func TestSleepPollWake(t *testing.T) {
 	c := newClient(t, g, sensor1)
 	connect(t, g, c)
 
-	done := async(func(ctx context.Context) error {
-		_, err := c.Subscribe(ctx, "cmd/s1/led", client.QoS1, func(m client.Message) { got <- m })
-		return err
-	})
-	g.expect("SUBSCRIBE qos1 name=cmd/s1/led msgid=1")
-	g.send("SUBACK qos1 id=5 msgid=1 accepted")
-	mustWait(t, "Subscribe", done)
+	subscribeLED(t, g, c, got)
 
-	done = async(func(ctx context.Context) error { return c.Sleep(ctx, 300*time.Second) })
+	done := async(func(ctx context.Context) error { return c.Sleep(ctx, 300*time.Second) })
 	g.expect("DISCONNECT duration=300")
 	g.send("DISCONNECT")
 	mustWait(t, "Sleep", done)
