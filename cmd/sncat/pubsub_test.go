@@ -36,15 +36,22 @@ type subResult struct {
 	err       error
 }
 
+// subInBackground runs sncat sub in the background; errb is its log as it goes.
+func subInBackground(args []string) (done <-chan subResult, errb *lockedBuffer) {
+	result := make(chan subResult, 1)
+	var out lockedBuffer
+	errb = new(lockedBuffer)
+	go func() {
+		err := run(context.Background(), append([]string{"sub"}, args...), &out, errb)
+		result <- subResult{out.String(), errb.String(), err}
+	}()
+	return result, errb
+}
+
 // startSub runs sncat sub in the background and waits until the gateway has its subscription.
 func startSub(t *testing.T, gw *simtest.FakeGateway, topic string, args []string) <-chan subResult {
 	t.Helper()
-	done := make(chan subResult, 1)
-	go func() {
-		var out, errb lockedBuffer
-		err := run(context.Background(), append([]string{"sub"}, args...), &out, &errb)
-		done <- subResult{out.String(), errb.String(), err}
-	}()
+	done, _ := subInBackground(args)
 	deadline := time.Now().Add(10 * time.Second)
 	for gw.Subscribers(topic) == 0 {
 		if time.Now().After(deadline) {

@@ -3,7 +3,6 @@ package main
 // End-to-end: sncat against the snbridge daemon, built from cmd/snbridge (simtest.StartSnbridge).
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,12 +19,7 @@ func TestPubToSubThroughSnbridge(t *testing.T) {
 	for _, q := range []string{"0", "1", "2"} {
 		t.Run("QoS"+q, func(t *testing.T) {
 			topic := "e2e/sncat/" + q
-			done := make(chan subResult, 1)
-			var out, errb lockedBuffer
-			go func() {
-				err := run(context.Background(), append([]string{"sub", "-d", "-t", topic, "-q", q, "-C", "3", "-W", "20", "-v", "-i", "e2e-sub-" + q}, conn...), &out, &errb)
-				done <- subResult{out.String(), errb.String(), err}
-			}()
+			done, errb := subInBackground(append([]string{"-d", "-t", topic, "-q", q, "-C", "3", "-W", "20", "-v", "-i", "e2e-sub-" + q}, conn...))
 			errb.await(t, regexp.MustCompile(`msg=subscribed`)) // SUBACK received: publish now
 			pub(t, append([]string{"-t", topic, "-q", q, "-m", "hello " + q, "-C", "3", "-i", "e2e-pub-" + q}, conn...)...)
 			r := awaitSub(t, done)
@@ -49,13 +43,8 @@ func TestSleepingSubThroughSnbridge(t *testing.T) {
 	for _, q := range []string{"0", "1", "2"} {
 		t.Run("QoS"+q, func(t *testing.T) {
 			topic := "e2e/sncat/sleeper/" + q
-			done := make(chan subResult, 1)
-			var out, errb lockedBuffer
-			go func() {
-				err := run(context.Background(), append([]string{"sub", "-d", "-t", topic, "-q", q, "-C", "3", "-W", "20",
-					"--sleep", "2s", "-i", "e2e-sleeper-" + q}, conn...), &out, &errb)
-				done <- subResult{out.String(), errb.String(), err}
-			}()
+			done, errb := subInBackground(append([]string{"-d", "-t", topic, "-q", q, "-C", "3", "-W", "20",
+				"--sleep", "2s", "-i", "e2e-sleeper-" + q}, conn...))
 			errb.await(t, regexp.MustCompile(`msg=asleep`)) // DISCONNECT(2s) acknowledged
 			for _, m := range []string{"one", "two", "three"} {
 				pub(t, append([]string{"-t", topic, "-q", q, "-m", m, "-i", "e2e-waker-" + q}, conn...)...)
